@@ -1,0 +1,36 @@
+//! `GET /v1/collection`: the organization's collections, oldest first, paged.
+
+use actix_web::web;
+use common::db::collections;
+
+use super::CollectionList;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::Page;
+use crate::state::AppState;
+use crate::views::Envelope;
+
+#[utoipa::path(get, operation_id = "list_collections", path = "/v1/collection", tag = "collections", params(Page),
+    responses((status = 200, body = CollectionList),
+        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn handler(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: Page,
+) -> Result<Envelope<CollectionList>, ApiError> {
+    let client = state.pool.get().await?;
+    // A collection-scoped key sees only its collection.
+    let rows = collections::list(
+        &client,
+        caller.organization_id,
+        caller.collection_id,
+        page.limit,
+        page.offset,
+    )
+    .await?;
+    Ok(Envelope::new(CollectionList {
+        count: rows.len(),
+        collections: rows.into_iter().map(Into::into).collect(),
+    }))
+}

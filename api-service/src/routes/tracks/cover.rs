@@ -1,0 +1,50 @@
+//! `POST /v1/track/{track_id}/cover`: a new upload handle for the track's cover, unless its
+//! collection has `is_cover_overridable = false` (409 `cover_not_overridable`).
+
+use actix_web::web;
+use common::db::tracks;
+use common::events::TargetKind;
+
+use super::TrackWithCover;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use crate::views::Envelope;
+use crate::{extract, handles};
+
+#[utoipa::path(post, operation_id = "create_track_cover_upload", path = "/v1/track/{track_id}/cover", tag = "covers",
+    params(("track_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = TrackWithCover, description = "Upload handle issued; a pending cover upload is recorded"),
+        (status = 409, body = ErrorBody, description = "`cover_not_overridable`: the collection refuses track covers"),
+        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn handler(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<Envelope<TrackWithCover>, ApiError> {
+    let track_id = extract::id("track_id", &path)?;
+    let client = state.pool.get().await?;
+    let (track, cover_overridable) =
+        tracks::get_with_cover_policy(&client, caller.organization_id, track_id)
+            .await?
+            .ok_or(ApiError::NotFound("track"))?;
+    caller.check_scope(track.collection_id)?;
+    if !cover_overridable {
+        return Err(ApiError::CoverNotOverridable);
+    }
+    let handle = handles::issue(
+        &state,
+        &client,
+        caller.organization_id,
+        TargetKind::Track,
+        track_id,
+    )
+    .await?;
+    Ok(Envelope::new(TrackWithCover {
+        track_id,
+        track: track.into(),
+        track_cover_upload: Some(handle),
+    }))
+}

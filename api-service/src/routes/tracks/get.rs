@@ -1,0 +1,27 @@
+//! `GET /v1/track/{track_id}`.
+
+use actix_web::web;
+
+use super::TrackBody;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use crate::views::Envelope;
+
+#[utoipa::path(get, operation_id = "get_track", path = "/v1/track/{track_id}", tag = "tracks",
+    params(("track_id" = Uuid, Path)),
+    responses((status = 200, body = TrackBody),
+        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn handler(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<Envelope<TrackBody>, ApiError> {
+    let client = state.pool.get().await?;
+    let track = super::find(&client, &caller, &path).await?;
+    Ok(Envelope::new(TrackBody {
+        track_id: track.id,
+        track: track.into(),
+    }))
+}

@@ -1,0 +1,40 @@
+//! `PUT /v1/track/{track_id}`: partial update; absent fields are left unchanged.
+
+use actix_web::web;
+use common::db::tracks;
+
+use super::{TrackBody, TrackInput};
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::Body;
+use crate::state::AppState;
+use crate::views::Envelope;
+
+#[utoipa::path(put, operation_id = "update_track", path = "/v1/track/{track_id}", tag = "tracks",
+    params(("track_id" = Uuid, Path)), request_body = TrackInput,
+    responses((status = 200, body = TrackBody),
+        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn handler(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    Body(input): Body<TrackInput>,
+) -> Result<Envelope<TrackBody>, ApiError> {
+    let (collection_id, fields) = input.split()?;
+    if collection_id.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "`collection_id` cannot be changed; create the track in the other collection",
+        ));
+    }
+    let client = state.pool.get().await?;
+    let track = super::find(&client, &caller, &path).await?;
+    let track = tracks::update(&client, caller.organization_id, track.id, &fields)
+        .await?
+        .ok_or(ApiError::NotFound("track"))?;
+    Ok(Envelope::new(TrackBody {
+        track_id: track.id,
+        track: track.into(),
+    }))
+}

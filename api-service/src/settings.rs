@@ -1,0 +1,62 @@
+//! The api-service configuration: the shared sections plus `api` (`APP__API__…`).
+
+use common::settings::{DatabaseSettings, S3Settings, TelemetrySettings};
+use serde::Deserialize;
+
+/// Everything `api-service` reads. Sections of other services (`amqp`, `worker`) are ignored,
+/// so one environment file can serve the whole stack.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub s3: S3Settings,
+    pub telemetry: TelemetrySettings,
+    pub api: ApiSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    pub host: String,
+    /// 0 picks a free port (tests); `Application::port()` tells which.
+    pub port: u16,
+    /// Lifetime of an upload handle: long enough for a slow mobile upload of `upload_max_bytes`,
+    /// short enough that a leaked handle is soon useless.
+    pub upload_ttl_secs: u32,
+    /// Largest cover accepted by the upload policy; the worker refuses bigger decodes anyway.
+    pub upload_max_bytes: u32,
+    /// Largest JSON request body; collection/track bodies are small, metadata included.
+    pub json_body_limit: usize,
+    /// How long in-flight requests may finish after SIGTERM before connections are dropped;
+    /// below Kubernetes' default 30 s termination grace so the pod exits cleanly.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".to_owned(),
+            port: 8080,
+            upload_ttl_secs: 3600,
+            upload_max_bytes: 20 * 1024 * 1024,
+            json_body_limit: 256 * 1024,
+            shutdown_grace_secs: 25,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads and validates the settings, failing with the offending key's name.
+    pub fn load() -> anyhow::Result<Self> {
+        let settings: Self = common::settings::load(None)?;
+        anyhow::ensure!(
+            settings.api.upload_ttl_secs > 0,
+            "api.upload_ttl_secs (APP__API__UPLOAD_TTL_SECS) must be positive"
+        );
+        anyhow::ensure!(
+            settings.api.upload_max_bytes > 0,
+            "api.upload_max_bytes (APP__API__UPLOAD_MAX_BYTES) must be positive"
+        );
+        Ok(settings)
+    }
+}

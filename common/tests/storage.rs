@@ -1,0 +1,188 @@
+//! The storage wrapper against a real (in-process, signature-checking) S3 server: presigned
+//! browser uploads are enforced by the store, and reads respect the caller's size cap.
+
+use std::time::Duration;
+
+use common::storage::{ObjectInfo, PresignedUpload, StorageError};
+use common::testing::TestS3;
+
+const KEY: &str = "covers/collection/0b5a0e44-7b1e-4a39-9b5e-1f0c7a3f6c11/upload-1";
+const PNG_HEADER: &[u8] = b"\x89PNG\r\n\x1a\nnot really an image, the store does not care";
+
+/// Posts the form as a browser or `curl -F` would: policy fields first, then the
+/// Content-Type, the file last.
+async fn upload(
+    handle: &PresignedUpload,
+    key_override: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::StatusCode {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in &handle.fields {
+        let value = match (name.as_str(), key_override) {
+            ("key", Some(other)) => other.to_owned(),
+            _ => value.clone(),
+        };
+        form = form.text(name.clone(), value);
+    }
+    form = form.text("Content-Type", content_type.to_owned()).part(
+        "file",
+        reqwest::multipart::Part::bytes(body).file_name("cover.png"),
+    );
+    reqwest::Client::new()
+        .post(&handle.url)
+        .multipart(form)
+        .send()
+        .await
+        .expect("the S3 server answers")
+        .status()
+}
+
+async fn presigned(s3: &TestS3, max_bytes: u32, ttl: Duration) -> PresignedUpload {
+    s3.storage()
+        .unwrap()
+        .presign_post(KEY, max_bytes, ttl)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn presigned_post_with_its_fields_stores_the_object_under_the_exact_key() {
+    let s3 = TestS3::start().await.unwrap();
+    let handle = presigned(&s3, 1024, Duration::from_secs(600)).await;
+
+    let status = upload(&handle, None, "image/png", PNG_HEADER.to_vec()).await;
+
+    assert!(status.is_success(), "upload answered {status}");
+    let storage = s3.storage().unwrap();
+    assert_eq!(
+        storage.head(KEY).await.unwrap(),
+        Some(ObjectInfo {
+            size: PNG_HEADER.len() as u64,
+            content_type: Some("image/png".to_owned()),
+        })
+    );
+    assert_eq!(storage.get(KEY, 1024).await.unwrap(), PNG_HEADER);
+}
+
+#[tokio::test]
+async fn presigned_post_url_uses_the_public_endpoint_and_pins_the_key() {
+    let mut s3 = TestS3::start().await.unwrap();
+    s3.settings.public_endpoint = Some("https://media.example.com/".to_owned());
+
+    let handle = presigned(&s3, 1024, Duration::from_secs(600)).await;
+
+    assert_eq!(handle.url, "https://media.example.com/media");
+    assert_eq!(handle.fields.get("key").map(String::as_str), Some(KEY));
+    assert!(handle.fields.contains_key("Policy"));
+    assert!(handle.fields.contains_key("x-amz-signature"));
+}
+
+#[tokio::test]
+async fn presigned_post_rejects_a_file_over_max_bytes_and_stores_nothing() {
+    let s3 = TestS3::start().await.unwrap();
+    let handle = presigned(&s3, 16, Duration::from_secs(600)).await;
+
+    let status = upload(&handle, None, "image/png", vec![7; 17]).await;
+
+    assert!(status.is_client_error(), "upload answered {status}");
+    assert_eq!(s3.storage().unwrap().head(KEY).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn presigned_post_rejects_a_content_type_that_is_not_an_image() {
+    let s3 = TestS3::start().await.unwrap();
+    let handle = presigned(&s3, 1024, Duration::from_secs(600)).await;
+
+    let status = upload(&handle, None, "text/html", PNG_HEADER.to_vec()).await;
+
+    assert!(status.is_client_error(), "upload answered {status}");
+    assert_eq!(s3.storage().unwrap().head(KEY).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn presigned_post_rejects_an_upload_to_another_key() {
+    let s3 = TestS3::start().await.unwrap();
+    let handle = presigned(&s3, 1024, Duration::from_secs(600)).await;
+    let other_key = "covers/collection/someone-else/upload-2";
+
+    let status = upload(&handle, Some(other_key), "image/png", PNG_HEADER.to_vec()).await;
+
+    assert!(status.is_client_error(), "upload answered {status}");
+    let storage = s3.storage().unwrap();
+    assert_eq!(storage.head(other_key).await.unwrap(), None);
+    assert_eq!(storage.head(KEY).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn presigned_post_rejects_an_upload_after_the_policy_expired() {
+    let s3 = TestS3::start().await.unwrap();
+    let handle = presigned(&s3, 1024, Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+
+    let status = upload(&handle, None, "image/png", PNG_HEADER.to_vec()).await;
+
+    assert!(status.is_client_error(), "upload answered {status}");
+    assert_eq!(s3.storage().unwrap().head(KEY).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn get_refuses_an_object_over_the_cap_and_head_of_a_missing_key_is_none() {
+    let s3 = TestS3::start().await.unwrap();
+    let storage = s3.storage().unwrap();
+    storage.put(KEY, &[1; 100], "image/png").await.unwrap();
+
+    let too_large = storage.get(KEY, 99).await;
+    let missing_get = storage.get("covers/missing", 1_000).await;
+    let missing_head = storage.head("covers/missing").await.unwrap();
+
+    assert!(
+        matches!(
+            too_large,
+            Err(StorageError::TooLarge {
+                size: 100,
+                max_bytes: 99
+            })
+        ),
+        "{too_large:?}"
+    );
+    assert!(
+        matches!(missing_get, Err(StorageError::NotFound)),
+        "{missing_get:?}"
+    );
+    assert_eq!(missing_head, None);
+    assert_eq!(storage.get(KEY, 100).await.unwrap(), vec![1; 100]);
+}
+
+#[tokio::test]
+async fn a_stopped_store_is_unavailable_quickly_and_recovers_after_restart() {
+    let mut s3 = TestS3::start().await.unwrap();
+    let storage = s3.storage().unwrap();
+    storage.put(KEY, b"kept", "image/png").await.unwrap();
+    storage.health().await.unwrap();
+
+    s3.stop();
+    let started = std::time::Instant::now();
+    let health = storage.health().await;
+    let get = storage.get(KEY, 100).await;
+
+    assert!(
+        matches!(health, Err(StorageError::Unavailable(_))),
+        "{health:?}"
+    );
+    assert!(matches!(get, Err(StorageError::Unavailable(_))), "{get:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    s3.restart().await.unwrap();
+    storage.health().await.unwrap();
+    assert_eq!(storage.get(KEY, 100).await.unwrap(), b"kept");
+}
+
+#[tokio::test]
+async fn storage_debug_output_never_shows_the_secret_key() {
+    let s3 = TestS3::start().await.unwrap();
+
+    let debug = format!("{:?} {:?}", s3.storage().unwrap(), s3.settings);
+
+    assert!(!debug.contains("test-secret-key"), "{debug}");
+}
