@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# Shared by scripts/test and scripts/dev: start the local PostgreSQL and RabbitMQ of a
+# Debian machine when they are not running (installing them on a fresh one). Both are left
+# running afterwards: other work on the machine may use them too.
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds.
+wait_for() {
+    local what=$1 seconds=$2
+    shift 2
+    local deadline=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        if ((SECONDS >= deadline)); then
+            log "$what is not ready after ${seconds}s"
+            return 1
+        fi
+        sleep 0.5
+    done
+}
+
+# Superuser connection to the local server (trust auth on this kind of machine).
+psql_admin() { psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+
+apt_install() {
+    log "installing $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+}
+
+start_postgres() {
+    command -v pg_ctlcluster >/dev/null || apt_install postgresql
+    if pg_isready -q -h 127.0.0.1 -p 5432; then
+        return
+    fi
+    local version
+    version=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)
+    log "starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    wait_for PostgreSQL 60 pg_isready -h 127.0.0.1 -p 5432
+}
+
+start_rabbitmq() {
+    command -v rabbitmqctl >/dev/null || apt_install rabbitmq-server
+    if rabbitmqctl -q await_startup --timeout 5 >/dev/null 2>&1; then
+        return
+    fi
+    log "starting RabbitMQ"
+    rabbitmq-server -detached
+    # await_startup needs the node's process up first; poll until it accepts the question.
+    wait_for RabbitMQ 120 rabbitmqctl -q await_startup --timeout 5
+}
