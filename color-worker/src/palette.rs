@@ -1,7 +1,22 @@
-//! Pure color extraction: decode (bounded) → downscale → NeuQuant → colors → accent. No I/O.
-//! (Placeholder: being written; the signatures below are the contract the worker uses.)
+//! Pure color extraction of a cover: bounded decode → downscale → NeuQuant palette refined in
+//! OKLab → population per color → near-duplicates merged → `player_color` and its WCAG variants.
+//! No I/O: bytes in, [`Extracted`] out, so the worker calls it from a blocking thread and the
+//! `extract` subcommand, tests and benchmarks call exactly what production runs.
+//!
+//! Transparent pixels (alpha < 128) are ignored everywhere; an image with no opaque pixel at all
+//! is refused with [`ExtractError::NoOpaquePixels`] (rather than an empty palette) because a cover
+//! without a single visible color has nothing to theme a player with, and a person reading the
+//! upload's `error` learns why.
+
+mod accent;
+mod decode;
+mod quantize;
+
+pub use accent::contrast_ratio;
+pub use decode::WORKING_SIZE;
 
 use common::colors::ImageColor;
+use palette::{FromColor, Hsl, Srgb};
 
 /// Bounds that keep a hostile image from exhausting memory.
 #[derive(Debug, Clone)]
@@ -17,8 +32,12 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
+            // 50 MP covers any real cover art (a 7000×7000 print master) while a decoded RGBA
+            // copy of it (200 MB) still fits the worker's memory budget.
             max_pixels: 50_000_000,
+            // Stops absurd strips (1×50,000,000) that pass the pixel cap but not a sanity check.
             max_dimension: 20_000,
+            // The decoders' own buffers; with `max_pixels` this bounds one job's peak memory.
             max_alloc_bytes: 512 * 1024 * 1024,
         }
     }
@@ -33,19 +52,91 @@ pub struct Extracted {
     pub player_color_dark: String,
 }
 
-/// Why an image cannot get colors; the message is stored as the upload's `error`.
+/// Why an image cannot get colors; the message is stored as the upload's `error`, so it is
+/// written for a person. Every variant is permanent: retrying the same bytes cannot succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error("not a supported image (JPEG, PNG, WebP or GIF expected)")]
     UnsupportedFormat,
+    #[error("image uses a feature the decoder does not support: {0}")]
+    UnsupportedFeature(String),
     #[error("image is corrupt or truncated: {0}")]
     Corrupt(String),
-    #[error("image is {width}x{height} pixels, over the limit of {max_pixels} pixels")]
-    TooLarge { width: u32, height: u32, max_pixels: u64 },
-    #[error("image has no opaque pixels")]
+    #[error(
+        "image is {width}x{height} pixels, over the limit of {max_pixels} pixels \
+         and {max_dimension} pixels per side"
+    )]
+    TooLarge {
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+        max_dimension: u32,
+    },
+    #[error("decoding the image needs more memory than the {max_alloc_bytes}-byte limit")]
+    OverMemoryLimit { max_alloc_bytes: u64 },
+    #[error("image has no opaque pixels (it is fully transparent)")]
     NoOpaquePixels,
 }
 
-pub fn extract(_bytes: &[u8], _limits: &Limits) -> Result<Extracted, ExtractError> {
-    unimplemented!("being written")
+/// Extracts the palette and accent colors of an encoded image (JPEG, PNG, WebP, GIF).
+pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, ExtractError> {
+    let pixels = decode::opaque_pixels(bytes, limits)?;
+    if pixels.is_empty() {
+        return Err(ExtractError::NoOpaquePixels);
+    }
+    let swatches = quantize::palette(&pixels);
+    let accent = accent::choose(&swatches);
+    let player = swatches[accent].rgb;
+    let image_colors = swatches
+        .iter()
+        .enumerate()
+        .map(|(index, swatch)| image_color(swatch.rgb, swatch.area, index == accent))
+        .collect();
+    Ok(Extracted {
+        image_colors,
+        player_color: hex(player),
+        player_color_light: hex(accent::with_contrast(player, [255, 255, 255])),
+        player_color_dark: hex(accent::with_contrast(player, [0, 0, 0])),
+    })
+}
+
+/// `#rrggbb`, lowercase, the one form stored and returned by the API.
+fn hex([red, green, blue]: [u8; 3]) -> String {
+    format!("#{red:02x}{green:02x}{blue:02x}")
+}
+
+fn image_color(rgb: [u8; 3], area: f32, active: bool) -> ImageColor {
+    let hsl = Hsl::from_color(Srgb::from(rgb).into_format::<f32>());
+    ImageColor {
+        hex: hex(rgb),
+        red: rgb[0],
+        green: rgb[1],
+        blue: rgb[2],
+        hue: hsl.hue.into_positive_degrees(),
+        saturation: hsl.saturation,
+        lightness: hsl.lightness,
+        area,
+        active,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_and_zero_padded() {
+        assert_eq!(hex([0x0a, 0xbc, 0xff]), "#0abcff");
+    }
+
+    #[test]
+    fn image_color_hsl_matches_known_values() {
+        let orange = image_color([255, 128, 0], 0.5, true);
+        assert!((orange.hue - 30.1).abs() < 0.2, "{}", orange.hue);
+        assert!((orange.saturation - 1.0).abs() < 1e-4);
+        assert!((orange.lightness - 0.5).abs() < 1e-2);
+        let gray = image_color([128, 128, 128], 0.5, false);
+        assert_eq!(gray.saturation, 0.0);
+        assert!((0.0..=360.0).contains(&gray.hue));
+    }
 }

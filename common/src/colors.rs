@@ -24,7 +24,5 @@ pub struct ImageColor {
 
 /// True for `#RRGGBB` (either case), the only form `player_color` fields accept.
 pub fn is_hex_color(value: &str) -> bool {
-    value.len() == 7
-        && value.starts_with('#')
-        && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
+    value.len() == 7 && value.starts_with('#') && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }

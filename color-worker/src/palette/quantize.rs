@@ -1,0 +1,191 @@
+//! The palette of a working copy: NeuQuant picks the starting colors, a few population-weighted
+//! k-means iterations in OKLab move them to the centres of the regions they stand for (NeuQuant
+//! alone leaves them where its learning schedule stopped, which is why its palettes look washed
+//! out), then near-duplicates are merged and each color's share of the pixels is counted.
+
+use color_quant::NeuQuant;
+use palette::{FromColor, LinSrgb, Oklab, Srgb};
+
+/// At most this many colors per cover (the API contract).
+pub(super) const MAX_COLORS: usize = 8;
+
+/// NeuQuant looks at every pixel: the working copy is small (≤ 160×160), so sampling would save
+/// under a millisecond and make the seeds depend on which pixels were skipped.
+const NEUQUANT_SAMPLE_FACTOR: i32 = 1;
+
+/// Refinement rounds. From NeuQuant's seeds the error stops improving measurably after about
+/// eight; the loop also ends early once no centre moves.
+const REFINE_ITERATIONS: usize = 12;
+
+/// Two colors closer than this in OKLab are one color to the eye (a just-noticeable difference
+/// is about 0.02), so they are merged rather than listed twice.
+const MERGE_DISTANCE: f32 = 0.02;
+
+/// One palette entry: its color and the share of the opaque pixels nearest to it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Swatch {
+    pub rgb: [u8; 3],
+    pub oklab: Oklab,
+    pub area: f32,
+}
+
+/// Builds at most [`MAX_COLORS`] swatches from `pixels` (not empty), sorted by area, largest
+/// first; their areas sum to 1.
+pub(super) fn palette(pixels: &[[u8; 3]]) -> Vec<Swatch> {
+    let points: Vec<[f32; 3]> = pixels.iter().map(|&rgb| lab_array(to_oklab(rgb))).collect();
+    let mut centres: Vec<[f32; 3]> = neuquant_seeds(pixels)
+        .into_iter()
+        .map(|rgb| lab_array(to_oklab(rgb)))
+        .collect();
+    let mut nearest = vec![0usize; points.len()];
+    for _ in 0..REFINE_ITERATIONS {
+        assign(&points, &centres, &mut nearest);
+        if !recentre(&points, &nearest, &mut centres) {
+            break;
+        }
+    }
+    assign(&points, &centres, &mut nearest);
+    let mut clusters = clusters(&points, &nearest, centres.len());
+    merge_near_duplicates(&mut clusters);
+
+    let total = points.len() as f32;
+    let mut swatches: Vec<Swatch> = clusters
+        .into_iter()
+        .filter(|cluster| cluster.count > 0)
+        .map(|cluster| {
+            let oklab = Oklab::new(cluster.mean[0], cluster.mean[1], cluster.mean[2]);
+            Swatch {
+                rgb: to_rgb(oklab),
+                oklab,
+                area: cluster.count as f32 / total,
+            }
+        })
+        .collect();
+    swatches.sort_by(|a, b| b.area.total_cmp(&a.area));
+    swatches
+}
+
+fn neuquant_seeds(pixels: &[[u8; 3]]) -> Vec<[u8; 3]> {
+    let rgba: Vec<u8> = pixels
+        .iter()
+        .flat_map(|&[r, g, b]| [r, g, b, 255])
+        .collect();
+    let quant = NeuQuant::new(NEUQUANT_SAMPLE_FACTOR, MAX_COLORS, &rgba);
+    quant
+        .color_map_rgb()
+        .chunks_exact(3)
+        .map(|c| [c[0], c[1], c[2]])
+        .collect()
+}
+
+pub(super) fn to_oklab(rgb: [u8; 3]) -> Oklab {
+    Oklab::from_color(Srgb::from(rgb).into_linear::<f32>())
+}
+
+pub(super) fn to_rgb(oklab: Oklab) -> [u8; 3] {
+    let linear = LinSrgb::from_color(oklab);
+    let clamped = LinSrgb::new(
+        linear.red.clamp(0.0, 1.0),
+        linear.green.clamp(0.0, 1.0),
+        linear.blue.clamp(0.0, 1.0),
+    );
+    Srgb::<u8>::from_linear(clamped).into()
+}
+
+fn lab_array(oklab: Oklab) -> [f32; 3] {
+    [oklab.l, oklab.a, oklab.b]
+}
+
+fn distance_squared(a: &[f32; 3], b: &[f32; 3]) -> f32 {
+    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
+}
+
+fn assign(points: &[[f32; 3]], centres: &[[f32; 3]], nearest: &mut [usize]) {
+    for (point, slot) in points.iter().zip(nearest.iter_mut()) {
+        *slot = (0..centres.len())
+            .min_by(|&i, &j| {
+                distance_squared(point, &centres[i])
+                    .total_cmp(&distance_squared(point, &centres[j]))
+            })
+            .unwrap_or(0);
+    }
+}
+
+struct Cluster {
+    mean: [f32; 3],
+    count: usize,
+}
+
+fn clusters(points: &[[f32; 3]], nearest: &[usize], k: usize) -> Vec<Cluster> {
+    let mut sums = vec![[0f64; 3]; k];
+    let mut counts = vec![0usize; k];
+    for (point, &cluster) in points.iter().zip(nearest) {
+        for axis in 0..3 {
+            sums[cluster][axis] += f64::from(point[axis]);
+        }
+        counts[cluster] += 1;
+    }
+    sums.into_iter()
+        .zip(counts)
+        .map(|(sum, count)| Cluster {
+            mean: sum.map(|s| (s / count.max(1) as f64) as f32),
+            count,
+        })
+        .collect()
+}
+
+/// Moves every centre to the mean of its pixels; a centre that lost all its pixels jumps to
+/// the pixel worst served by the palette, so all colors keep earning their place. Returns
+/// whether anything moved.
+fn recentre(points: &[[f32; 3]], nearest: &[usize], centres: &mut [[f32; 3]]) -> bool {
+    let mut moved = false;
+    for (centre, cluster) in centres
+        .iter_mut()
+        .zip(clusters(points, nearest, centres.len()))
+    {
+        if cluster.count > 0 && *centre != cluster.mean {
+            *centre = cluster.mean;
+            moved = true;
+        }
+    }
+    let worst = points
+        .iter()
+        .zip(nearest)
+        .map(|(point, &i)| (distance_squared(point, &centres[i]), point))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let empty = (0..centres.len()).find(|&i| !nearest.contains(&i));
+    if let (Some(empty), Some((worst_distance, worst_point))) = (empty, worst)
+        && worst_distance > MERGE_DISTANCE * MERGE_DISTANCE
+    {
+        centres[empty] = *worst_point;
+        moved = true;
+    }
+    moved
+}
+
+/// Merges, pair by pair, clusters whose means are closer than [`MERGE_DISTANCE`].
+fn merge_near_duplicates(clusters: &mut Vec<Cluster>) {
+    clusters.retain(|cluster| cluster.count > 0);
+    while let Some((i, j)) = closest_pair(clusters) {
+        let (a, b) = (&clusters[i], &clusters[j]);
+        let count = a.count + b.count;
+        let mean = [0, 1, 2].map(|axis| {
+            (a.mean[axis] * a.count as f32 + b.mean[axis] * b.count as f32) / count as f32
+        });
+        clusters[i] = Cluster { mean, count };
+        clusters.swap_remove(j);
+    }
+}
+
+fn closest_pair(clusters: &[Cluster]) -> Option<(usize, usize)> {
+    let mut best: Option<(f32, usize, usize)> = None;
+    for i in 0..clusters.len() {
+        for j in i + 1..clusters.len() {
+            let d = distance_squared(&clusters[i].mean, &clusters[j].mean);
+            if d < MERGE_DISTANCE * MERGE_DISTANCE && best.is_none_or(|(b, _, _)| d < b) {
+                best = Some((d, i, j));
+            }
+        }
+    }
+    best.map(|(_, i, j)| (i, j))
+}
