@@ -1,1 +1,80 @@
-fn main() {}
+//! color-worker: `run` consumes cover notifications, `healthcheck` probes a running worker,
+//! `extract` prints the colors files would get.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use color_worker::settings::Settings;
+use color_worker::startup::Worker;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Optional TOML configuration file (also APP_CONFIG_FILE); APP__… variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Consume cover notifications until SIGTERM or SIGINT, then drain.
+    Run,
+    /// Exit 0 if the worker on this host answers /healthz, 1 otherwise (for container probes).
+    Healthcheck,
+    /// Print each file's colors as JSON, exactly as they would be stored, one line per file.
+    Extract {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings: Settings = match common::settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("{error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Run => run(settings),
+        Command::Healthcheck => color_worker::cli::healthcheck(&settings),
+        Command::Extract { files } => color_worker::cli::extract(&settings, &files),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+    common::telemetry::init(&settings.telemetry)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let worker = Worker::build(settings)?;
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        worker.run_until_stopped(shutdown).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// SIGTERM (Kubernetes, docker stop) and SIGINT (Ctrl-C) both start a graceful drain.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("Shutdown signal received");
+    shutdown.cancel();
+}

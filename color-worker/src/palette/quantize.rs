@@ -139,10 +139,8 @@ fn clusters(points: &[[f32; 3]], nearest: &[usize], k: usize) -> Vec<Cluster> {
 /// whether anything moved.
 fn recentre(points: &[[f32; 3]], nearest: &[usize], centres: &mut [[f32; 3]]) -> bool {
     let mut moved = false;
-    for (centre, cluster) in centres
-        .iter_mut()
-        .zip(clusters(points, nearest, centres.len()))
-    {
+    let means = clusters(points, nearest, centres.len());
+    for (centre, cluster) in centres.iter_mut().zip(means) {
         if cluster.count > 0 && *centre != cluster.mean {
             *centre = cluster.mean;
             moved = true;

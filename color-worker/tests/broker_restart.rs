@@ -1,0 +1,48 @@
+//! Restarts the machine's RabbitMQ, so it cannot share the broker with other tests:
+//! `scripts/test` runs it on its own, after everything else (`--ignored`).
+
+mod support;
+
+use std::process::Command;
+
+use common::events::TargetKind;
+use support::{TestWorker, flat_png};
+
+fn rabbitmqctl(args: &[&str]) {
+    let status = Command::new("rabbitmqctl")
+        .args(args)
+        .status()
+        .expect("run rabbitmqctl");
+    assert!(status.success(), "rabbitmqctl {args:?} failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "restarts RabbitMQ; run alone: cargo test -p color-worker --test broker_restart -- --ignored"]
+async fn worker_reconnects_after_a_broker_restart_and_processes_the_next_message() {
+    let mut worker = TestWorker::start().await;
+    let (org, collection) = worker.seed_collection(true, true).await;
+    let before = worker
+        .request_upload(org, TargetKind::Collection, collection)
+        .await;
+    worker.upload(&before, &flat_png([200, 30, 40])).await;
+    worker
+        .publish_event(&before.to_string(), "s3:ObjectCreated:Post")
+        .await;
+    worker.wait_for_status(before.upload_id, "applied").await;
+
+    rabbitmqctl(&["stop_app"]);
+    rabbitmqctl(&["start_app"]);
+    rabbitmqctl(&["await_startup"]);
+
+    // A new publisher, as MinIO reconnects too.
+    worker.reconnect_publisher().await;
+    let after = worker
+        .request_upload(org, TargetKind::Collection, collection)
+        .await;
+    worker.upload(&after, &flat_png([20, 60, 200])).await;
+    worker
+        .publish_event(&after.to_string(), "s3:ObjectCreated:Post")
+        .await;
+    worker.wait_for_status(after.upload_id, "applied").await;
+    worker.finish().await;
+}

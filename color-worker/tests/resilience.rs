@@ -1,0 +1,179 @@
+//! The worker when things go wrong: lost notifications, a store that is down, shutdown
+//! with work in flight.
+
+mod support;
+
+use std::time::Duration;
+
+use common::events::TargetKind;
+use support::{TestWorker, flat_png};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciler_applies_uploads_whose_event_never_came_and_expires_abandoned_ones() {
+    let worker = TestWorker::start_with(|settings| {
+        settings.worker.reconcile_interval_secs = 1;
+        settings.worker.reconcile_grace_secs = 0;
+    })
+    .await;
+    let (org, collection) = worker.seed_collection(true, true).await;
+    let still_open = worker
+        .request_upload(org, TargetKind::Collection, collection)
+        .await;
+    let expired = worker
+        .request_upload_expiring(org, TargetKind::Collection, collection, -1)
+        .await;
+    let uploaded = worker
+        .request_upload(org, TargetKind::Collection, collection)
+        .await;
+    worker.upload(&uploaded, &flat_png([200, 30, 40])).await;
+
+    worker.wait_for_status(uploaded.upload_id, "applied").await;
+    worker.wait_for_status(expired.upload_id, "expired").await;
+    // Its URL is still valid: the client may upload yet.
+    let open = worker.upload_row(still_open.upload_id).await;
+    assert_eq!(open.get::<_, String>("status"), "pending");
+    worker.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_outage_is_retried_then_given_up_with_the_message_dead_lettered() {
+    let mut worker = TestWorker::start_with(|settings| settings.worker.max_attempts = 3).await;
+    let (org, collection) = worker.seed_collection(true, true).await;
+    let key = worker
+        .request_upload(org, TargetKind::Collection, collection)
+        .await;
+    worker.upload(&key, &flat_png([200, 30, 40])).await;
+    worker.s3.stop();
+    worker
+        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
+        .await;
+
+    let row = worker.wait_for_status(key.upload_id, "failed").await;
+    assert_eq!(
+        row.get::<_, Option<String>>("error").as_deref(),
+        Some("gave up after 3 attempts: storage unavailable")
+    );
+    assert_eq!(
+        worker.metrics.retried.with_label_values(&["storage"]).get(),
+        2
+    );
+    assert_eq!(worker.dead_letters().await, 1);
+    worker.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_outage_is_retried_until_the_store_is_back() {
+    let mut worker =
+        TestWorker::start_with(|settings| settings.worker.retry_backoff_ms = 500).await;
+    let (org, collection) = worker.seed_collection(true, true).await;
+    let key = worker
+        .request_upload(org, TargetKind::Collection, collection)
+        .await;
+    worker.upload(&key, &flat_png([200, 30, 40])).await;
+    worker.s3.stop();
+    worker
+        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
+        .await;
+    while worker.metrics.retried.with_label_values(&["storage"]).get() == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The claim was given back while waiting, so the retry can take it.
+    assert_eq!(
+        worker
+            .upload_row(key.upload_id)
+            .await
+            .get::<_, String>("status"),
+        "pending"
+    );
+    worker.s3.restart().await.unwrap();
+
+    worker.wait_for_status(key.upload_id, "applied").await;
+    assert_eq!(worker.dead_letters().await, 0);
+    worker.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_with_a_delivery_in_flight_leaves_it_to_be_redelivered_and_applied_once() {
+    let mut worker = TestWorker::start_with(|settings| {
+        // Long backoff: the delivery is still in flight when the shutdown comes.
+        settings.worker.retry_backoff_ms = 60_000;
+        settings.worker.shutdown_grace_secs = 0;
+    })
+    .await;
+    let (org, collection) = worker.seed_collection(true, true).await;
+    let key = worker
+        .request_upload(org, TargetKind::Collection, collection)
+        .await;
+    worker.upload(&key, &flat_png([200, 30, 40])).await;
+    worker.s3.stop();
+    worker
+        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
+        .await;
+    while worker.metrics.retried.with_label_values(&["storage"]).get() == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(worker.metrics.in_flight.get(), 1);
+
+    worker.stop().await;
+    assert_eq!(
+        worker
+            .upload_row(key.upload_id)
+            .await
+            .get::<_, String>("status"),
+        "pending"
+    );
+    worker.s3.restart().await.unwrap();
+    worker.spawn(); // the replacement worker
+
+    let row = worker.wait_for_status(key.upload_id, "applied").await;
+    assert_eq!(
+        worker
+            .metrics
+            .processed
+            .with_label_values(&["applied"])
+            .get(),
+        1
+    );
+    // First claim (abandoned) and the one that applied it: nothing ran twice to the end.
+    assert_eq!(row.get::<_, i32>("attempts"), 2);
+    worker.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_reports_each_dependency_and_metrics_are_exposed() {
+    let mut worker = TestWorker::start().await;
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("http://127.0.0.1:{}{path}", worker.http_port);
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    while client.get(url("/readyz")).send().await.unwrap().status() != 200 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "worker never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        client.get(url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+
+    worker.s3.stop();
+    let response = client.get(url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["checks"]["bucket"], "unavailable");
+    assert_eq!(body["checks"]["postgres"], "ok");
+    assert_eq!(body["checks"]["rabbitmq"], "ok");
+
+    let metrics = client
+        .get(url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("color_worker_in_flight"), "{metrics}");
+    worker.s3.restart().await.unwrap();
+    worker.finish().await;
+}
