@@ -1,0 +1,80 @@
+//! The database pool against the real Postgres: migrations, and how the pool behaves while
+//! Postgres is unreachable (a proxy in front of it is cut) and after it is back.
+
+use std::time::{Duration, Instant};
+
+use common::testing::{TcpProxy, TestDatabase};
+use secrecy::{ExposeSecret, SecretString};
+
+async fn count_tables(pool: &deadpool_postgres::Pool) -> anyhow::Result<i64> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables
+             WHERE table_schema = 'public' AND table_name IN
+             ('organizations', 'api_keys', 'collections', 'tracks', 'cover_uploads')",
+            &[],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+#[tokio::test]
+async fn a_test_database_has_the_whole_schema_and_migrating_again_changes_nothing() {
+    let db = TestDatabase::create().await.unwrap();
+
+    common::db::migrate(&db.pool).await.unwrap();
+
+    assert_eq!(count_tables(&db.pool).await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn the_pool_fails_fast_while_postgres_is_unreachable_and_recovers_by_itself() {
+    let db = TestDatabase::create().await.unwrap();
+    let mut proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap())
+        .await
+        .unwrap();
+    let mut settings = db.settings.clone();
+    settings.url = SecretString::from(
+        db.settings
+            .url
+            .expose_secret()
+            .replace("127.0.0.1:5432", &proxy.addr().to_string()),
+    );
+    settings.pool_timeout_ms = 500;
+    let pool = common::db::pool(&settings).unwrap();
+    assert_eq!(count_tables(&pool).await.unwrap(), 5);
+
+    proxy.cut();
+    let started = Instant::now();
+    let while_down = count_tables(&pool).await;
+    let waited = started.elapsed();
+
+    assert!(
+        while_down.is_err(),
+        "a query succeeded with Postgres cut off"
+    );
+    assert!(waited < Duration::from_secs(2), "took {waited:?}");
+
+    proxy.restore().await.unwrap();
+    assert_eq!(count_tables(&pool).await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn dropping_a_test_database_removes_it_from_the_server() {
+    let db = TestDatabase::create().await.unwrap();
+    let name = db.name.clone();
+    let admin = TestDatabase::create().await.unwrap();
+
+    drop(db);
+
+    let client = admin.pool.get().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[&name],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 0);
+}
