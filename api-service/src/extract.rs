@@ -87,15 +87,27 @@ pub fn id(name: &str, raw: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-/// Rejects a `player_color*` value that is not `#RRGGBB`.
-pub fn hex_color(name: &str, value: Option<&String>) -> Result<(), ApiError> {
-    match value {
-        Some(value) if !common::colors::is_hex_color(value) => Err(ApiError::bad_request(
-            "invalid_field",
-            format!("`{name}` must be a color of the form #RRGGBB"),
-        )),
-        _ => Ok(()),
+/// Checks what serde cannot: the three `player_color*` fields are `#RRGGBB` and `metadata`
+/// is an object.
+pub fn theme_fields(
+    colors: [(&str, Option<&String>); 3],
+    metadata: Option<&serde_json::Value>,
+) -> Result<(), ApiError> {
+    for (name, value) in colors {
+        if value.is_some_and(|value| !common::colors::is_hex_color(value)) {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                format!("`{name}` must be a color of the form #RRGGBB"),
+            ));
+        }
     }
+    if metadata.is_some_and(|metadata| !metadata.is_object()) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "`metadata` must be a JSON object",
+        ));
+    }
+    Ok(())
 }
 
 /// `limit` and `offset` of list endpoints.

@@ -10,6 +10,13 @@ use tokio_postgres::NoTls;
 
 use crate::settings::DatabaseSettings;
 
+pub mod api_keys;
+pub mod collections;
+pub mod cover_uploads;
+pub mod organizations;
+mod query;
+pub mod tracks;
+
 mod embedded {
     refinery::embed_migrations!("../migrations");
 }

@@ -3,10 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 use uuid::Uuid;
 
+use super::query;
 use crate::colors::ImageColor;
 
 /// Column list shared by every statement that returns a collection; [`from_row`] reads it.
@@ -18,7 +20,9 @@ macro_rules! columns {
     };
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A collection as stored and as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Collection {
     pub id: Uuid,
     pub organization_id: Uuid,
@@ -26,9 +30,14 @@ pub struct Collection {
     pub title: String,
     pub organization_index: i64,
     pub metadata: serde_json::Value,
+    /// `{hex, red, green, blue, hue, saturation, lightness, area, active}`, by area, ≤ 8.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
     pub image_colors: Option<Vec<ImageColor>>,
+    /// `#RRGGBB` accent color.
     pub player_color: Option<String>,
+    /// `player_color` adjusted to contrast ≥ 4.5:1 against white.
     pub player_color_light: Option<String>,
+    /// `player_color` adjusted to contrast ≥ 4.5:1 against black.
     pub player_color_dark: Option<String>,
     pub player_subtitle: Option<String>,
     pub is_cover_overridable: bool,
@@ -37,20 +46,49 @@ pub struct Collection {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Client-settable fields. On insert `None` means the column default; on update it means
-/// "leave unchanged", which is what makes PUT a partial update.
-#[derive(Debug, Clone, Default)]
+/// Client-settable fields: the body of `POST` and `PUT /v1/collection`. On insert `None`
+/// means the column default; on update "leave unchanged", which makes PUT a partial update.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct CollectionFields {
+    /// Required on create.
     pub title: Option<String>,
     pub creator_id: Option<String>,
+    /// A JSON object.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<serde_json::Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
     pub image_colors: Option<Vec<ImageColor>>,
+    /// `#RRGGBB`.
     pub player_color: Option<String>,
     pub player_color_light: Option<String>,
     pub player_color_dark: Option<String>,
     pub player_subtitle: Option<String>,
     pub is_cover_overridable: Option<bool>,
     pub is_theme_overridable: Option<bool>,
+}
+
+impl CollectionFields {
+    /// The fields as statement parameters, in the order both `insert` and `update` number
+    /// them after their leading parameters.
+    fn values<'a>(
+        &'a self,
+        image_colors: &'a Option<Json<&'a Vec<ImageColor>>>,
+    ) -> [&'a (dyn ToSql + Sync); 10] {
+        [
+            &self.title,
+            &self.creator_id,
+            &self.metadata,
+            image_colors,
+            &self.player_color,
+            &self.player_color_light,
+            &self.player_color_dark,
+            &self.player_subtitle,
+            &self.is_cover_overridable,
+            &self.is_theme_overridable,
+        ]
+    }
 }
 
 fn from_row(row: &Row) -> Collection {
@@ -83,38 +121,19 @@ pub async fn insert(
     organization_index: i64,
     fields: &CollectionFields,
 ) -> Result<Collection, tokio_postgres::Error> {
-    let statement = client
-        .prepare_cached(concat!(
-            "INSERT INTO collections (id, organization_id, organization_index, title, creator_id,
-                 metadata, image_colors, player_color, player_color_light, player_color_dark,
-                 player_subtitle, is_cover_overridable, is_theme_overridable)
-             VALUES ($1, $2, $3, $4, $5, COALESCE($6, '{}'::jsonb), $7, $8, $9, $10, $11,
-                 COALESCE($12, true), COALESCE($13, true))
-             RETURNING ",
-            columns!()
-        ))
-        .await?;
-    let row = client
-        .query_one(
-            &statement,
-            &[
-                &id,
-                &organization_id,
-                &organization_index,
-                &fields.title,
-                &fields.creator_id,
-                &fields.metadata,
-                &fields.image_colors.as_ref().map(Json),
-                &fields.player_color,
-                &fields.player_color_light,
-                &fields.player_color_dark,
-                &fields.player_subtitle,
-                &fields.is_cover_overridable,
-                &fields.is_theme_overridable,
-            ],
-        )
-        .await?;
-    Ok(from_row(&row))
+    let image_colors = fields.image_colors.as_ref().map(Json);
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id, &organization_index];
+    params.extend(fields.values(&image_colors));
+    let sql = concat!(
+        "INSERT INTO collections (id, organization_id, organization_index, title, creator_id,
+             metadata, image_colors, player_color, player_color_light, player_color_dark,
+             player_subtitle, is_cover_overridable, is_theme_overridable)
+         VALUES ($1, $2, $3, $4, $5, COALESCE($6, '{}'::jsonb), $7, $8, $9, $10, $11,
+             COALESCE($12, true), COALESCE($13, true))
+         RETURNING ",
+        columns!()
+    );
+    query::one(client, sql, &params, from_row).await
 }
 
 pub async fn get(
@@ -122,17 +141,12 @@ pub async fn get(
     organization_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Collection>, tokio_postgres::Error> {
-    let statement = client
-        .prepare_cached(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM collections WHERE id = $1 AND organization_id = $2"
-        ))
-        .await?;
-    let row = client
-        .query_opt(&statement, &[&id, &organization_id])
-        .await?;
-    Ok(row.as_ref().map(from_row))
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM collections WHERE id = $1 AND organization_id = $2"
+    );
+    query::opt(client, sql, &[&id, &organization_id], from_row).await
 }
 
 /// One page of the organization's collections, oldest first; `only` narrows the list to one
@@ -144,19 +158,15 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Collection>, tokio_postgres::Error> {
-    let statement = client
-        .prepare_cached(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM collections
-             WHERE organization_id = $1 AND ($2::uuid IS NULL OR id = $2)
-             ORDER BY created_at, id LIMIT $3 OFFSET $4"
-        ))
-        .await?;
-    let rows = client
-        .query(&statement, &[&organization_id, &only, &limit, &offset])
-        .await?;
-    Ok(rows.iter().map(from_row).collect())
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM collections
+         WHERE organization_id = $1 AND ($2::uuid IS NULL OR id = $2)
+         ORDER BY created_at, id LIMIT $3 OFFSET $4"
+    );
+    let params: query::Params = &[&organization_id, &only, &limit, &offset];
+    query::all(client, sql, params, from_row).await
 }
 
 /// Applies the fields that are set; `None` when the collection does not exist in this
@@ -167,45 +177,27 @@ pub async fn update(
     id: Uuid,
     fields: &CollectionFields,
 ) -> Result<Option<Collection>, tokio_postgres::Error> {
-    let statement = client
-        .prepare_cached(concat!(
-            "UPDATE collections SET
-                 title = COALESCE($3, title),
-                 creator_id = COALESCE($4, creator_id),
-                 metadata = COALESCE($5, metadata),
-                 image_colors = COALESCE($6, image_colors),
-                 player_color = COALESCE($7, player_color),
-                 player_color_light = COALESCE($8, player_color_light),
-                 player_color_dark = COALESCE($9, player_color_dark),
-                 player_subtitle = COALESCE($10, player_subtitle),
-                 is_cover_overridable = COALESCE($11, is_cover_overridable),
-                 is_theme_overridable = COALESCE($12, is_theme_overridable),
-                 updated_at = now()
-             WHERE id = $1 AND organization_id = $2
-             RETURNING ",
-            columns!()
-        ))
-        .await?;
-    let row = client
-        .query_opt(
-            &statement,
-            &[
-                &id,
-                &organization_id,
-                &fields.title,
-                &fields.creator_id,
-                &fields.metadata,
-                &fields.image_colors.as_ref().map(Json),
-                &fields.player_color,
-                &fields.player_color_light,
-                &fields.player_color_dark,
-                &fields.player_subtitle,
-                &fields.is_cover_overridable,
-                &fields.is_theme_overridable,
-            ],
-        )
-        .await?;
-    Ok(row.as_ref().map(from_row))
+    let image_colors = fields.image_colors.as_ref().map(Json);
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id];
+    params.extend(fields.values(&image_colors));
+    let sql = concat!(
+        "UPDATE collections SET
+             title = COALESCE($3, title),
+             creator_id = COALESCE($4, creator_id),
+             metadata = COALESCE($5, metadata),
+             image_colors = COALESCE($6, image_colors),
+             player_color = COALESCE($7, player_color),
+             player_color_light = COALESCE($8, player_color_light),
+             player_color_dark = COALESCE($9, player_color_dark),
+             player_subtitle = COALESCE($10, player_subtitle),
+             is_cover_overridable = COALESCE($11, is_cover_overridable),
+             is_theme_overridable = COALESCE($12, is_theme_overridable),
+             updated_at = now()
+         WHERE id = $1 AND organization_id = $2
+         RETURNING ",
+        columns!()
+    );
+    query::opt(client, sql, &params, from_row).await
 }
 
 /// Deletes the collection with its tracks and cover uploads; false when it does not exist in
@@ -215,8 +207,6 @@ pub async fn delete(
     organization_id: Uuid,
     id: Uuid,
 ) -> Result<bool, tokio_postgres::Error> {
-    let statement = client
-        .prepare_cached("DELETE FROM collections WHERE id = $1 AND organization_id = $2")
-        .await?;
-    Ok(client.execute(&statement, &[&id, &organization_id]).await? == 1)
+    let sql = "DELETE FROM collections WHERE id = $1 AND organization_id = $2";
+    Ok(query::execute(client, sql, &[&id, &organization_id]).await? == 1)
 }

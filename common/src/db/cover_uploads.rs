@@ -3,28 +3,37 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use serde::Serialize;
 use tokio_postgres::types::Json;
 use uuid::Uuid;
 
+use super::query;
 use crate::colors::ImageColor;
 use crate::events::{CoverKey, TargetKind};
 
-/// An upload as the API shows it.
-#[derive(Debug, Clone, PartialEq)]
+/// An upload as stored and as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoverUpload {
     pub id: Uuid,
     pub organization_id: Uuid,
+    /// `collection` or `track`.
     pub target_kind: String,
     pub collection_id: Option<Uuid>,
     pub track_id: Option<Uuid>,
     /// The collection the target belongs to (the track's for track covers), for key scopes.
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub scope_collection_id: Uuid,
     pub object_key: String,
+    /// `pending | processing | applied | failed | expired | superseded`.
     pub status: String,
+    /// Why the upload failed, when it did.
     pub error: Option<String>,
     pub content_type: Option<String>,
     pub size: Option<i64>,
     pub max_bytes: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
     pub image_colors: Option<Vec<ImageColor>>,
     pub player_color: Option<String>,
     pub player_color_light: Option<String>,
@@ -48,28 +57,24 @@ pub async fn insert_pending(
         TargetKind::Collection => (Some(key.target_id), None),
         TargetKind::Track => (None, Some(key.target_id)),
     };
-    let statement = client
-        .prepare_cached(
-            "INSERT INTO cover_uploads (id, organization_id, target_kind, collection_id,
-                 track_id, object_key, max_bytes, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .await?;
-    client
-        .execute(
-            &statement,
-            &[
-                &key.upload_id,
-                &organization_id,
-                &key.kind.as_str(),
-                &collection_id,
-                &track_id,
-                &key.to_string(),
-                &max_bytes,
-                &expires_at,
-            ],
-        )
-        .await?;
+    let sql = "INSERT INTO cover_uploads (id, organization_id, target_kind, collection_id,
+             track_id, object_key, max_bytes, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    query::execute(
+        client,
+        sql,
+        &[
+            &key.upload_id,
+            &organization_id,
+            &key.kind.as_str(),
+            &collection_id,
+            &track_id,
+            &key.to_string(),
+            &max_bytes,
+            &expires_at,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -78,21 +83,14 @@ pub async fn get(
     organization_id: Uuid,
     id: Uuid,
 ) -> Result<Option<CoverUpload>, tokio_postgres::Error> {
-    let statement = client
-        .prepare_cached(
-            "SELECT u.id, u.organization_id, u.target_kind, u.collection_id, u.track_id,
+    let sql = "SELECT u.id, u.organization_id, u.target_kind, u.collection_id, u.track_id,
                  COALESCE(u.collection_id, t.collection_id), u.object_key, u.status, u.error,
                  u.content_type, u.size, u.max_bytes, u.image_colors, u.player_color,
                  u.player_color_light, u.player_color_dark, u.created_at, u.expires_at,
                  u.uploaded_at, u.processed_at
              FROM cover_uploads u LEFT JOIN tracks t ON t.id = u.track_id
-             WHERE u.id = $1 AND u.organization_id = $2",
-        )
-        .await?;
-    let row = client
-        .query_opt(&statement, &[&id, &organization_id])
-        .await?;
-    Ok(row.map(|row| CoverUpload {
+             WHERE u.id = $1 AND u.organization_id = $2";
+    query::opt(client, sql, &[&id, &organization_id], |row| CoverUpload {
         id: row.get(0),
         organization_id: row.get(1),
         target_kind: row.get(2),
@@ -115,5 +113,6 @@ pub async fn get(
         expires_at: row.get(17),
         uploaded_at: row.get(18),
         processed_at: row.get(19),
-    }))
+    })
+    .await
 }

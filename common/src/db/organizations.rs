@@ -4,23 +4,21 @@
 use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
+use super::query;
+
 pub async fn insert(
     client: &impl GenericClient,
     id: Uuid,
     name: &str,
 ) -> Result<(), tokio_postgres::Error> {
-    let statement = client
-        .prepare_cached("INSERT INTO organizations (id, name) VALUES ($1, $2)")
-        .await?;
-    client.execute(&statement, &[&id, &name]).await?;
+    let sql = "INSERT INTO organizations (id, name) VALUES ($1, $2)";
+    query::execute(client, sql, &[&id, &name]).await?;
     Ok(())
 }
 
 pub async fn exists(client: &impl GenericClient, id: Uuid) -> Result<bool, tokio_postgres::Error> {
-    let statement = client
-        .prepare_cached("SELECT 1 FROM organizations WHERE id = $1")
-        .await?;
-    Ok(client.query_opt(&statement, &[&id]).await?.is_some())
+    let sql = "SELECT 1 FROM organizations WHERE id = $1";
+    Ok(query::opt(client, sql, &[&id], |_| ()).await?.is_some())
 }
 
 /// Which counter [`next_index`] advances.
@@ -48,7 +46,5 @@ pub async fn next_index(
              WHERE id = $1 RETURNING track_count"
         }
     };
-    let statement = client.prepare_cached(sql).await?;
-    let row = client.query_one(&statement, &[&organization_id]).await?;
-    Ok(row.get(0))
+    query::one(client, sql, &[&organization_id], |row| row.get(0)).await
 }

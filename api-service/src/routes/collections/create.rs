@@ -6,7 +6,9 @@ use common::db::organizations::{self, Counter};
 use common::events::TargetKind;
 use uuid::Uuid;
 
-use super::{CollectionInput, CollectionWithCover};
+use common::db::collections::CollectionFields;
+
+use super::CollectionWithCover;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Body;
@@ -15,7 +17,7 @@ use crate::state::AppState;
 use crate::views::Envelope;
 
 #[utoipa::path(post, operation_id = "create_collection", path = "/v1/collection", tag = "collections",
-    request_body = CollectionInput,
+    request_body = CollectionFields,
     responses(
         (status = 200, body = CollectionWithCover, description = "Created, with a cover upload handle"),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
@@ -23,10 +25,10 @@ use crate::views::Envelope;
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
-    Body(input): Body<CollectionInput>,
+    Body(fields): Body<CollectionFields>,
 ) -> Result<Envelope<CollectionWithCover>, ApiError> {
     caller.check_unscoped()?;
-    let fields = input.into_fields()?;
+    super::validate(&fields)?;
     if fields.title.is_none() {
         return Err(ApiError::bad_request(
             "invalid_field",

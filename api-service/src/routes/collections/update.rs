@@ -3,7 +3,9 @@
 use actix_web::web;
 use common::db::collections;
 
-use super::{CollectionBody, CollectionInput};
+use common::db::collections::CollectionFields;
+
+use super::CollectionBody;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{self, Body};
@@ -11,7 +13,7 @@ use crate::state::AppState;
 use crate::views::Envelope;
 
 #[utoipa::path(put, operation_id = "update_collection", path = "/v1/collection/{collection_id}", tag = "collections",
-    params(("collection_id" = Uuid, Path)), request_body = CollectionInput,
+    params(("collection_id" = Uuid, Path)), request_body = CollectionFields,
     responses((status = 200, body = CollectionBody),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
@@ -19,11 +21,11 @@ pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    Body(input): Body<CollectionInput>,
+    Body(fields): Body<CollectionFields>,
 ) -> Result<Envelope<CollectionBody>, ApiError> {
     let collection_id = extract::id("collection_id", &path)?;
     caller.check_scope(collection_id)?;
-    let fields = input.into_fields()?;
+    super::validate(&fields)?;
     let client = state.pool.get().await?;
     let collection = collections::update(&client, caller.organization_id, collection_id, &fields)
         .await?

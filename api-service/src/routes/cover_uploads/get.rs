@@ -2,7 +2,7 @@
 //! applied, the extracted colors.
 
 use actix_web::web;
-use common::db::cover_uploads;
+use common::db::cover_uploads::{self, CoverUpload};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract;
 use crate::state::AppState;
-use crate::views::{CoverUpload, Envelope};
+use crate::views::Envelope;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverUploadBody {

@@ -7,7 +7,9 @@ use common::db::{collections, tracks};
 use common::events::TargetKind;
 use uuid::Uuid;
 
-use super::{TrackInput, TrackWithCover};
+use common::db::tracks::TrackFields;
+
+use super::TrackWithCover;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Body;
@@ -15,7 +17,7 @@ use crate::handles;
 use crate::state::AppState;
 use crate::views::Envelope;
 
-#[utoipa::path(post, operation_id = "create_track", path = "/v1/track", tag = "tracks", request_body = TrackInput,
+#[utoipa::path(post, operation_id = "create_track", path = "/v1/track", tag = "tracks", request_body = TrackFields,
     responses(
         (status = 200, body = TrackWithCover, description = "Created, with a cover upload handle"),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
@@ -23,10 +25,11 @@ use crate::views::Envelope;
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
-    Body(input): Body<TrackInput>,
+    Body(fields): Body<TrackFields>,
 ) -> Result<Envelope<TrackWithCover>, ApiError> {
-    let (collection_id, fields) = input.split()?;
-    let collection_id = collection_id
+    super::validate(&fields)?;
+    let collection_id = fields
+        .collection_id
         .ok_or_else(|| ApiError::bad_request("invalid_field", "`collection_id` is required"))?;
     let organization_id = caller.organization_id;
     let mut client = state.pool.get().await?;

@@ -3,7 +3,9 @@
 use actix_web::web;
 use common::db::tracks;
 
-use super::{TrackBody, TrackInput};
+use common::db::tracks::TrackFields;
+
+use super::TrackBody;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Body;
@@ -11,7 +13,7 @@ use crate::state::AppState;
 use crate::views::Envelope;
 
 #[utoipa::path(put, operation_id = "update_track", path = "/v1/track/{track_id}", tag = "tracks",
-    params(("track_id" = Uuid, Path)), request_body = TrackInput,
+    params(("track_id" = Uuid, Path)), request_body = TrackFields,
     responses((status = 200, body = TrackBody),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
@@ -19,10 +21,10 @@ pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    Body(input): Body<TrackInput>,
+    Body(fields): Body<TrackFields>,
 ) -> Result<Envelope<TrackBody>, ApiError> {
-    let (collection_id, fields) = input.split()?;
-    if collection_id.is_some() {
+    super::validate(&fields)?;
+    if fields.collection_id.is_some() {
         return Err(ApiError::bad_request(
             "invalid_field",
             "`collection_id` cannot be changed; create the track in the other collection",

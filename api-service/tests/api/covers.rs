@@ -1,0 +1,153 @@
+//! Cover upload handles: a real multipart upload with the handle lands in the bucket under
+//! `covers/<kind>/<target>/<upload>`, and the store enforces the signed policy.
+
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, UPLOAD_MAX_BYTES, png, upload};
+
+/// A collection and a fresh cover handle for it.
+async fn collection_handle(app: &TestApp) -> (String, Value) {
+    let collection = app.collection_id("Covered").await;
+    let answer = app
+        .post(&format!("/v1/collection/{collection}/cover"), &json!({}))
+        .await;
+    let body = answer.ok();
+    assert_eq!(body["collection_id"], collection);
+    assert_eq!(body["collection"]["title"], "Covered");
+    (collection, body["collection_cover_upload"].clone())
+}
+
+fn object_key(kind: &str, target: &str, handle: &Value) -> String {
+    format!("covers/{kind}/{target}/{}", handle["id"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn a_collection_cover_uploaded_with_the_handle_is_stored_under_its_key() {
+    let app = TestApp::spawn().await;
+    let (collection, handle) = collection_handle(&app).await;
+    assert_eq!(handle["method"], "POST");
+    assert_eq!(handle["ttl"], 3600);
+    assert_eq!(handle["max_bytes"], UPLOAD_MAX_BYTES);
+    assert_eq!(handle["file_field"], "file");
+    let expires_at: chrono::DateTime<chrono::Utc> =
+        handle["expires_at"].as_str().unwrap().parse().unwrap();
+    let in_an_hour = chrono::Utc::now() + chrono::Duration::seconds(3600);
+    assert!(
+        (expires_at - in_an_hour).num_seconds().abs() < 10,
+        "{expires_at}"
+    );
+    let key = object_key("collection", &collection, &handle);
+    assert_eq!(handle["fields"]["key"], key);
+
+    let status = upload(&handle, png(), "image/png", None).await;
+    assert!(status.is_success(), "upload answered {status}");
+    let stored = app.s3.storage().unwrap().head(&key).await.unwrap();
+    assert_eq!(stored.map(|object| object.size), Some(png().len() as u64));
+
+    let upload_id = handle["id"].as_str().unwrap();
+    let answer = app.get(&format!("/v1/cover_upload/{upload_id}")).await;
+    let cover_upload = &answer.ok()["cover_upload"];
+    assert_eq!(answer.body["cover_upload_id"], upload_id);
+    assert_eq!(cover_upload["status"], "pending");
+    assert_eq!(cover_upload["object_key"], key);
+    assert_eq!(cover_upload["collection_id"], collection);
+}
+
+#[tokio::test]
+async fn a_track_cover_handle_targets_the_tracks_key() {
+    let app = TestApp::spawn().await;
+    let collection = app.collection_id("Album").await;
+    let track = app.track_id(&collection).await;
+    let answer = app
+        .post(&format!("/v1/track/{track}/cover"), &json!({}))
+        .await;
+    let body = answer.ok();
+    assert_eq!(body["track_id"], track);
+    let handle = &body["track_cover_upload"];
+    let key = object_key("track", &track, handle);
+    assert_eq!(handle["fields"]["key"], key);
+    let status = upload(handle, png(), "image/png", None).await;
+    assert!(status.is_success(), "upload answered {status}");
+    assert!(
+        app.s3
+            .storage()
+            .unwrap()
+            .head(&key)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn the_store_rejects_uploads_outside_the_policy_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let (collection, handle) = collection_handle(&app).await;
+    let key = object_key("collection", &collection, &handle);
+    let storage = app.s3.storage().unwrap();
+
+    let too_large = vec![0u8; UPLOAD_MAX_BYTES as usize + 1];
+    let status = upload(&handle, too_large, "image/png", None).await;
+    assert!(status.is_client_error(), "too large: {status}");
+
+    let status = upload(&handle, b"plain text".to_vec(), "text/plain", None).await;
+    assert!(status.is_client_error(), "non-image: {status}");
+    assert!(storage.head(&key).await.unwrap().is_none());
+
+    let elsewhere = format!("covers/collection/{collection}/{}", uuid::Uuid::new_v4());
+    let status = upload(&handle, png(), "image/png", Some(&elsewhere)).await;
+    assert!(status.is_client_error(), "other key: {status}");
+    assert!(storage.head(&elsewhere).await.unwrap().is_none());
+    assert!(storage.head(&key).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_store_rejects_an_upload_after_the_handle_expired() {
+    let app = TestApp::spawn_with(|settings| settings.api.upload_ttl_secs = 1).await;
+    let (collection, handle) = collection_handle(&app).await;
+    assert_eq!(handle["ttl"], 1);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let status = upload(&handle, png(), "image/png", None).await;
+    assert!(status.is_client_error(), "expired: {status}");
+    let key = object_key("collection", &collection, &handle);
+    assert!(
+        app.s3
+            .storage()
+            .unwrap()
+            .head(&key)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn an_applied_upload_shows_its_colors() {
+    let app = TestApp::spawn().await;
+    let (_, handle) = collection_handle(&app).await;
+    let upload_id: uuid::Uuid = handle["id"].as_str().unwrap().parse().unwrap();
+    let colors = json!([{ "hex": "#aa0011", "red": 170, "green": 0, "blue": 17, "hue": 354.0,
+        "saturation": 1.0, "lightness": 0.33, "area": 1.0, "active": true }]);
+    // What the worker writes when it applies a cover.
+    app.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE cover_uploads SET status = 'applied', image_colors = $2,
+                 player_color = '#aa0011', player_color_light = '#aa0011',
+                 player_color_dark = '#ff3355', uploaded_at = now(), processed_at = now()
+             WHERE id = $1",
+            &[&upload_id, &colors],
+        )
+        .await
+        .unwrap();
+    let answer = app.get(&format!("/v1/cover_upload/{upload_id}")).await;
+    let cover_upload = &answer.ok()["cover_upload"];
+    assert_eq!(cover_upload["status"], "applied");
+    assert_eq!(cover_upload["image_colors"], colors);
+    assert_eq!(cover_upload["player_color"], "#aa0011");
+    assert_eq!(cover_upload["player_color_dark"], "#ff3355");
+    assert!(cover_upload["processed_at"].is_string());
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the API against real Postgres and an in-process S3 store, one binary
+//! so the suite links once.
+
+mod auth;
+mod bad_input;
+mod collections;
+mod covers;
+mod observability;
+mod outages;
+mod support;
+mod tracks;
