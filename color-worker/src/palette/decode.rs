@@ -110,8 +110,9 @@ fn other(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Vec<[u8; 
         reader
     };
     // Reading the dimensions parses only the header, so an oversized image is refused with
-    // our own message before any pixel buffer is allocated.
-    let (width, height) = reader()
+    // our own message before any pixel buffer is allocated. Read without the limits: the
+    // decoder's own dimension check would report a bomb as a vague memory error.
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
         .into_dimensions()
         .map_err(|e| image_error(e, limits))?;
     check_dimensions(width, height, limits)?;

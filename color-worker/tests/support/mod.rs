@@ -369,17 +369,25 @@ pub fn flat_png(rgb: [u8; 3]) -> Vec<u8> {
     bytes.into_inner()
 }
 
-/// A PNG header claiming 30000×30000 pixels followed by a tiny, bogus body: decoding it
-/// naïvely would allocate 2.7 GB.
+/// A PNG claiming 30000×30000 pixels (2.7 GB decoded) whose data is a few bytes: what a
+/// decompression bomb looks like before the decoder allocates anything.
 pub fn decompression_bomb() -> Vec<u8> {
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(b"IHDR");
-    ihdr.extend_from_slice(&30_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&30_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    let mut header = Vec::new();
+    header.extend_from_slice(&30_000u32.to_be_bytes());
+    header.extend_from_slice(&30_000u32.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(&13u32.to_be_bytes());
-    png.extend_from_slice(&ihdr);
-    png.extend_from_slice(&crc32fast::hash(&ihdr).to_be_bytes());
+    for (kind, data) in [
+        (b"IHDR", header.as_slice()),
+        (b"IDAT", &[0x78, 0x9c, 0xed, 0xc1, 0x01, 0x0d, 0x00, 0x00][..]),
+        (b"IEND", &[][..]),
+    ] {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = png.len();
+        png.extend_from_slice(kind);
+        png.extend_from_slice(data);
+        let crc = crc32fast::hash(&png[start..]);
+        png.extend_from_slice(&crc.to_be_bytes());
+    }
     png
 }
