@@ -7,8 +7,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// `{"ok": true, "api_request_id", …body}`: the success envelope of every endpoint.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Envelope<T> {
+    /// Always `true`.
     ok: bool,
     api_request_id: Uuid,
     #[serde(flatten)]

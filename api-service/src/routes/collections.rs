@@ -7,14 +7,30 @@ pub mod get;
 pub mod list;
 pub mod update;
 
-use common::db::collections::{Collection, CollectionFields};
+use common::db::collections::{self, Collection, CollectionFields};
+use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract;
 use crate::views::UploadHandle;
+
+/// The caller's collection `raw_id` (a raw path segment): 400 malformed, 403 outside the
+/// key's collection, 404 unknown or another organization's.
+pub(crate) async fn find(
+    client: &impl GenericClient,
+    caller: &Caller,
+    raw_id: &str,
+) -> Result<Collection, ApiError> {
+    let collection_id = extract::id("collection_id", raw_id)?;
+    caller.check_scope(collection_id)?;
+    collections::get(client, caller.organization_id, collection_id)
+        .await?
+        .ok_or(ApiError::NotFound("collection"))
+}
 
 /// Rejects what the field types alone let through.
 fn validate(fields: &CollectionFields) -> Result<(), ApiError> {

@@ -1,20 +1,19 @@
 //! `POST /v1/collection/{collection_id}/cover`: a new upload handle for the collection's cover.
 
 use actix_web::web;
-use common::db::collections;
 use common::events::TargetKind;
 
 use super::CollectionWithCover;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
+use crate::handles;
 use crate::state::AppState;
 use crate::views::Envelope;
-use crate::{extract, handles};
 
 #[utoipa::path(post, operation_id = "create_collection_cover_upload", path = "/v1/collection/{collection_id}/cover", tag = "covers",
     params(("collection_id" = Uuid, Path)),
     responses(
-        (status = 200, body = CollectionWithCover, description = "Upload handle issued; a pending cover upload is recorded"),
+        (status = 200, body = Envelope<CollectionWithCover>, description = "Upload handle issued; a pending cover upload is recorded"),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn handler(
@@ -22,23 +21,19 @@ pub async fn handler(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<Envelope<CollectionWithCover>, ApiError> {
-    let collection_id = extract::id("collection_id", &path)?;
-    caller.check_scope(collection_id)?;
     let client = state.pool.get().await?;
-    let collection = collections::get(&client, caller.organization_id, collection_id)
-        .await?
-        .ok_or(ApiError::NotFound("collection"))?;
+    let collection = super::find(&client, &caller, &path).await?;
     let handle = handles::issue(
         &state,
         &client,
         caller.organization_id,
         TargetKind::Collection,
-        collection_id,
+        collection.id,
     )
     .await?;
     Ok(Envelope::new(CollectionWithCover {
-        collection_id,
-        collection: collection.into(),
+        collection_id: collection.id,
+        collection,
         collection_cover_upload: handle,
     }))
 }

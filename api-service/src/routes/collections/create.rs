@@ -19,7 +19,7 @@ use crate::views::Envelope;
 #[utoipa::path(post, operation_id = "create_collection", path = "/v1/collection", tag = "collections",
     request_body = CollectionFields,
     responses(
-        (status = 200, body = CollectionWithCover, description = "Created, with a cover upload handle"),
+        (status = 200, body = Envelope<CollectionWithCover>, description = "Created, with a cover upload handle"),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn handler(
@@ -60,7 +60,7 @@ pub async fn handler(
     transaction.commit().await?;
     Ok(Envelope::new(CollectionWithCover {
         collection_id: collection.id,
-        collection: collection.into(),
+        collection,
         collection_cover_upload: handle,
     }))
 }

@@ -13,7 +13,7 @@ use crate::views::Envelope;
 
 #[utoipa::path(delete, operation_id = "delete_collection", path = "/v1/collection/{collection_id}", tag = "collections",
     params(("collection_id" = Uuid, Path)),
-    responses((status = 200, body = CollectionDeleted),
+    responses((status = 200, body = Envelope<CollectionDeleted>),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn handler(

@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::views::Envelope;
 
 #[utoipa::path(get, operation_id = "list_collections", path = "/v1/collection", tag = "collections", params(Page),
-    responses((status = 200, body = CollectionList),
+    responses((status = 200, body = Envelope<CollectionList>),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn handler(
@@ -31,6 +31,6 @@ pub async fn handler(
     .await?;
     Ok(Envelope::new(CollectionList {
         count: rows.len(),
-        collections: rows.into_iter().map(Into::into).collect(),
+        collections: rows,
     }))
 }

@@ -14,7 +14,7 @@ use crate::views::Envelope;
 
 #[utoipa::path(put, operation_id = "update_collection", path = "/v1/collection/{collection_id}", tag = "collections",
     params(("collection_id" = Uuid, Path)), request_body = CollectionFields,
-    responses((status = 200, body = CollectionBody),
+    responses((status = 200, body = Envelope<CollectionBody>),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn handler(
@@ -32,6 +32,6 @@ pub async fn handler(
         .ok_or(ApiError::NotFound("collection"))?;
     Ok(Envelope::new(CollectionBody {
         collection_id,
-        collection: collection.into(),
+        collection,
     }))
 }

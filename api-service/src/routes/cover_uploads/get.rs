@@ -21,7 +21,7 @@ pub struct CoverUploadBody {
 
 #[utoipa::path(get, operation_id = "get_cover_upload", path = "/v1/cover_upload/{cover_upload_id}", tag = "covers",
     params(("cover_upload_id" = Uuid, Path)),
-    responses((status = 200, body = CoverUploadBody),
+    responses((status = 200, body = Envelope<CoverUploadBody>),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn handler(
@@ -37,6 +37,6 @@ pub async fn handler(
     caller.check_scope(upload.scope_collection_id)?;
     Ok(Envelope::new(CoverUploadBody {
         cover_upload_id,
-        cover_upload: upload.into(),
+        cover_upload: upload,
     }))
 }

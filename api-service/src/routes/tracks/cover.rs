@@ -15,7 +15,7 @@ use crate::{extract, handles};
 #[utoipa::path(post, operation_id = "create_track_cover_upload", path = "/v1/track/{track_id}/cover", tag = "covers",
     params(("track_id" = Uuid, Path)),
     responses(
-        (status = 200, body = TrackWithCover, description = "Upload handle issued; a pending cover upload is recorded"),
+        (status = 200, body = Envelope<TrackWithCover>, description = "Upload handle issued; a pending cover upload is recorded"),
         (status = 409, body = ErrorBody, description = "`cover_not_overridable`: the collection refuses track covers"),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
@@ -44,7 +44,7 @@ pub async fn handler(
     .await?;
     Ok(Envelope::new(TrackWithCover {
         track_id,
-        track: track.into(),
+        track,
         track_cover_upload: Some(handle),
     }))
 }

@@ -19,7 +19,7 @@ use crate::views::Envelope;
 
 #[utoipa::path(post, operation_id = "create_track", path = "/v1/track", tag = "tracks", request_body = TrackFields,
     responses(
-        (status = 200, body = TrackWithCover, description = "Created, with a cover upload handle"),
+        (status = 200, body = Envelope<TrackWithCover>, description = "Created, with a cover upload handle"),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn handler(
@@ -66,7 +66,7 @@ pub async fn handler(
     transaction.commit().await?;
     Ok(Envelope::new(TrackWithCover {
         track_id: track.id,
-        track: track.into(),
+        track,
         track_cover_upload: handle,
     }))
 }

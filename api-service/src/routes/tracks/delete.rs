@@ -11,7 +11,7 @@ use crate::views::Envelope;
 
 #[utoipa::path(delete, operation_id = "delete_track", path = "/v1/track/{track_id}", tag = "tracks",
     params(("track_id" = Uuid, Path)),
-    responses((status = 200, body = TrackDeleted),
+    responses((status = 200, body = Envelope<TrackDeleted>),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn handler(

@@ -10,7 +10,7 @@ use crate::views::Envelope;
 
 #[utoipa::path(get, operation_id = "get_track", path = "/v1/track/{track_id}", tag = "tracks",
     params(("track_id" = Uuid, Path)),
-    responses((status = 200, body = TrackBody),
+    responses((status = 200, body = Envelope<TrackBody>),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn handler(
@@ -22,6 +22,6 @@ pub async fn handler(
     let track = super::find(&client, &caller, &path).await?;
     Ok(Envelope::new(TrackBody {
         track_id: track.id,
-        track: track.into(),
+        track,
     }))
 }

@@ -14,7 +14,7 @@ use crate::views::Envelope;
 
 #[utoipa::path(put, operation_id = "update_track", path = "/v1/track/{track_id}", tag = "tracks",
     params(("track_id" = Uuid, Path)), request_body = TrackFields,
-    responses((status = 200, body = TrackBody),
+    responses((status = 200, body = Envelope<TrackBody>),
         (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn handler(
@@ -37,6 +37,6 @@ pub async fn handler(
         .ok_or(ApiError::NotFound("track"))?;
     Ok(Envelope::new(TrackBody {
         track_id: track.id,
-        track: track.into(),
+        track,
     }))
 }
