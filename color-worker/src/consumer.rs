@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::process::{Outcome, Processor};
+use crate::process::Processor;
 use crate::settings::WorkerSettings;
 
 /// Longest pause between reconnection attempts while the broker is down.
@@ -254,14 +254,7 @@ impl Consumer {
     ) -> (Reply, &'static str) {
         let metrics = &self.processor.metrics;
         match self.processor.process(key).await {
-            Ok(outcome) => {
-                let label = outcome.label();
-                match outcome {
-                    Outcome::Failed { .. } => metrics.failed.with_label_values(&[label]).inc(),
-                    _ => metrics.processed.with_label_values(&[label]).inc(),
-                }
-                (Reply::Ack, label)
-            }
+            Ok(outcome) => (Reply::Ack, outcome.label()),
             Err(transient) if attempt >= self.worker.max_attempts => {
                 warn!(
                     error = format!("{:#}", transient.source),

@@ -82,10 +82,12 @@ impl Processor {
             let status = store::status_of(&client, key)
                 .await
                 .map_err(Transient::database)?;
-            return Ok(match status {
+            let outcome = match status {
                 Some(_) => Outcome::Duplicate,
                 None => Outcome::UnknownKey,
-            });
+            };
+            self.count(&outcome);
+            return Ok(outcome);
         };
         drop(client); // don't hold a connection while downloading and decoding
         tracing::Span::current().record("upload_id", tracing::field::display(upload.id));
@@ -120,7 +122,17 @@ impl Processor {
             }
         };
         info!(outcome = outcome.label(), "Cover processed");
+        self.count(&outcome);
         Ok(outcome)
+    }
+
+    /// Counts an outcome, whether it came from a delivery or from the reconciler.
+    fn count(&self, outcome: &Outcome) {
+        let counter = match outcome {
+            Outcome::Failed { .. } => &self.metrics.failed,
+            _ => &self.metrics.processed,
+        };
+        counter.with_label_values(&[outcome.label()]).inc();
     }
 
     /// Marks the upload under `key` failed after transient failures exhausted its attempts.
@@ -163,14 +175,10 @@ impl Processor {
         };
         let size = bytes.len() as i64;
         let limits = self.limits.clone();
+        // A panic here is the decoder's bug triggered by this file: retrying cannot help.
         let extracted = tokio::task::spawn_blocking(move || palette::extract(&bytes, &limits))
             .await
-            .map_err(|join| {
-                Attempt::Transient(Transient {
-                    dependency: "extractor",
-                    source: anyhow::Error::from(join),
-                })
-            })?;
+            .map_err(|_| Attempt::failed("decoder_crashed", "the image crashed the decoder"))?;
         extracted
             .map(|colors| (size, colors))
             .map_err(|error| Attempt::failed(failure_reason(&error), error.to_string()))

@@ -379,7 +379,10 @@ pub fn decompression_bomb() -> Vec<u8> {
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     for (kind, data) in [
         (b"IHDR", header.as_slice()),
-        (b"IDAT", &[0x78, 0x9c, 0xed, 0xc1, 0x01, 0x0d, 0x00, 0x00][..]),
+        (
+            b"IDAT",
+            &[0x78, 0x9c, 0xed, 0xc1, 0x01, 0x0d, 0x00, 0x00][..],
+        ),
         (b"IEND", &[][..]),
     ] {
         png.extend_from_slice(&(data.len() as u32).to_be_bytes());
