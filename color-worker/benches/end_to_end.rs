@@ -4,9 +4,10 @@
 //! peak RSS. Run: `cargo bench -p color-worker --bench end_to_end`
 //! (BENCH_COVERS=200, BENCH_IMAGES_DIR=../shared/bench-images, BENCH_ONLY=<file name>).
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod images;
 
 use color_worker::settings::Settings;
 use common::events::{CoverKey, TargetKind};
@@ -244,31 +245,14 @@ fn peak_rss_mb(pid: u32) -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
+/// The shared benchmark images (or only `BENCH_ONLY`, by file name).
 fn bench_images() -> anyhow::Result<Vec<Vec<u8>>> {
-    let dir = std::env::var_os("BENCH_IMAGES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/bench-images"
-            ))
-        });
     let only = std::env::var("BENCH_ONLY").ok();
-    let mut images = Vec::new();
-    for entry in std::fs::read_dir(&dir)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let is_image = [".jpg", ".png", ".webp", ".gif"]
-            .iter()
-            .any(|ext| name.ends_with(ext));
-        if is_image && only.as_ref().is_none_or(|only| &name == only) {
-            images.push(std::fs::read(&path)?);
-        }
-    }
-    anyhow::ensure!(!images.is_empty(), "no images in {}", dir.display());
+    let images: Vec<Vec<u8>> = images::load()
+        .into_iter()
+        .filter(|(name, _)| only.as_ref().is_none_or(|only| name == only))
+        .map(|(_, bytes)| bytes)
+        .collect();
+    anyhow::ensure!(!images.is_empty(), "no image named {only:?}");
     Ok(images)
 }
