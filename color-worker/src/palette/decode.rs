@@ -78,13 +78,13 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
     shrink(data, width, height, pixel_type)
 }
 
-/// The decoder hands out CMYK as "amount of ink removed" (255 − ink), so each channel is that
-/// value darkened by the black plate.
+/// The decoder hands out CMYK as ink amounts (0 = no ink, Adobe's inversion already undone),
+/// so each channel is white minus its ink, darkened by the black plate.
 fn cmyk_to_rgb(data: &[u8]) -> Vec<u8> {
     data.chunks_exact(4)
         .flat_map(|cmyk| {
-            let k = u16::from(cmyk[3]);
-            [0, 1, 2].map(|i| (u16::from(cmyk[i]) * k / 255) as u8)
+            let paper = 255 - u16::from(cmyk[3]);
+            [0, 1, 2].map(|i| ((255 - u16::from(cmyk[i])) * paper / 255) as u8)
         })
         .collect()
 }
@@ -109,13 +109,7 @@ fn other(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Vec<[u8; 
         reader.limits(image_limits);
         reader
     };
-    // Reading the dimensions parses only the header, so an oversized image is refused with
-    // our own message before any pixel buffer is allocated. Read without the limits: the
-    // decoder's own dimension check would report a bomb as a vague memory error.
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(|e| image_error(e, limits))?;
-    check_dimensions(width, height, limits)?;
+    check_header_dimensions(bytes, format, limits)?;
     let image = reader().decode().map_err(|e| image_error(e, limits))?;
     let (width, height) = (image.width(), image.height());
     match image {
@@ -131,6 +125,29 @@ fn other(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Vec<[u8; 
             PixelType::U8x4,
         ),
     }
+}
+
+/// Refuses an oversized image from its header alone, with our own message, before any pixel
+/// buffer is allocated. Read without `image::Limits`: the decoder's own dimension check would
+/// report a bomb as a vague memory error. PNG's header is read with `png` directly, because
+/// `image` also wants the first data chunk, which a bomb need not have.
+fn check_header_dimensions(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(), ExtractError> {
+    let (width, height) = if format == ImageFormat::Png {
+        let mut decoder = png::Decoder::new(Cursor::new(bytes));
+        let info = decoder
+            .read_header_info()
+            .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+        (info.width, info.height)
+    } else {
+        ImageReader::with_format(Cursor::new(bytes), format)
+            .into_dimensions()
+            .map_err(|e| image_error(e, limits))?
+    };
+    check_dimensions(width, height, limits)
 }
 
 fn image_error(error: ImageError, limits: &Limits) -> ExtractError {
