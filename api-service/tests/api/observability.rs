@@ -129,3 +129,19 @@ async fn a_500_reveals_nothing_internal_and_logs_the_cause_with_the_request_id()
         "cause not logged: {lines:#?}"
     );
 }
+
+#[tokio::test]
+async fn the_healthcheck_subcommand_passes_against_a_running_api_and_fails_without_one() {
+    let app = TestApp::spawn().await;
+    let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
+    let check = tokio::task::spawn_blocking(move || api_service::healthcheck::check(port));
+    check.await.unwrap().expect("healthy");
+    // A port nobody listens on: bind one, learn its number, free it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let check = tokio::task::spawn_blocking(move || api_service::healthcheck::check(closed));
+    assert!(check.await.unwrap().is_err());
+}
