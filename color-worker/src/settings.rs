@@ -7,8 +7,10 @@ use serde::Deserialize;
 
 use crate::palette::Limits;
 
+/// Unknown sections are ignored, not refused: both services read the same `APP__…`
+/// environment (one ConfigMap, one `.env`), and the API's `api` section is not ours.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Settings {
     pub database: DatabaseSettings,
     pub amqp: AmqpSettings,
