@@ -177,3 +177,53 @@ async fn readiness_reports_each_dependency_and_metrics_are_exposed() {
     worker.s3.restart().await.unwrap();
     worker.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_outage_is_retried_and_the_pool_reconnects_when_postgres_is_back() {
+    use secrecy::{ExposeSecret, SecretString};
+    let mut proxy = common::testing::TcpProxy::start("127.0.0.1:5432".parse().unwrap())
+        .await
+        .unwrap();
+    let through_proxy = proxy.addr().to_string();
+    let worker = TestWorker::start_with(|settings| {
+        let url = settings
+            .database
+            .url
+            .expose_secret()
+            .replace("127.0.0.1:5432", &through_proxy);
+        settings.database.url = SecretString::from(url);
+        settings.database.pool_timeout_ms = 500;
+        settings.worker.retry_backoff_ms = 300;
+    })
+    .await;
+    // Seeded directly, not through the worker's cut-off connection.
+    let (org, collection) = worker.seed_collection(true, true).await;
+    let key = worker
+        .request_upload(org, TargetKind::Collection, collection)
+        .await;
+    worker.upload(&key, &flat_png([200, 30, 40])).await;
+
+    proxy.cut();
+    worker
+        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
+        .await;
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    while worker
+        .metrics
+        .retried
+        .with_label_values(&["database"])
+        .get()
+        == 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no database retry seen"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    proxy.restore().await.unwrap();
+
+    worker.wait_for_status(key.upload_id, "applied").await;
+    assert_eq!(worker.dead_letters().await, 0);
+    worker.finish().await;
+}
