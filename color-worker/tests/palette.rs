@@ -263,6 +263,42 @@ fn baseline_jpeg_gives_its_colors_within_compression_error() {
     assert_seventy_thirty(&extracted, [200, 30, 40], [20, 60, 200], 8);
 }
 
+/// An 800×100 JPEG from `jpeg-encoder`, which (unlike `image`) writes progressive and CMYK.
+fn jpeg_encoder_bytes(pixels: &[u8], color: jpeg_encoder::ColorType, progressive: bool) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, 95);
+    encoder.set_progressive(progressive);
+    encoder
+        .encode(pixels, 800, 100, color)
+        .expect("test JPEG encodes");
+    bytes
+}
+
+#[test]
+fn progressive_jpeg_gives_its_colors() {
+    let image = two_colors(800, 0.7, [200, 30, 40], [20, 60, 200]);
+    let bytes = jpeg_encoder_bytes(image.as_raw(), jpeg_encoder::ColorType::Rgb, true);
+    let extracted = extract_ok(&bytes);
+    assert_seventy_thirty(&extracted, [200, 30, 40], [20, 60, 200], 8);
+}
+
+#[test]
+fn cmyk_jpeg_gives_its_colors_in_rgb() {
+    // Pure magenta+yellow ink is red; pure cyan ink is cyan.
+    let pixels: Vec<u8> = (0..800 * 100)
+        .flat_map(|i| {
+            if i % 800 < 560 {
+                [0, 255, 255, 0]
+            } else {
+                [255, 0, 0, 0]
+            }
+        })
+        .collect();
+    let bytes = jpeg_encoder_bytes(&pixels, jpeg_encoder::ColorType::Cmyk, false);
+    let extracted = extract_ok(&bytes);
+    assert_seventy_thirty(&extracted, [255, 0, 0], [0, 255, 255], 10);
+}
+
 #[test]
 fn grayscale_jpeg_gives_gray_colors() {
     let image = ImageBuffer::from_fn(400, 100, |x, _| Luma([if x < 280 { 40u8 } else { 220 }]));

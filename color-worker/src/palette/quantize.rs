@@ -14,14 +14,14 @@ pub(super) const MAX_COLORS: usize = 8;
 const NEUQUANT_SAMPLE_FACTOR: i32 = 1;
 
 /// k-means rounds. From NeuQuant's seeds the squared error stops improving measurably after
-/// about eight; the loop also ends early once no centre moves.
+/// about eight; the loop also ends early once no pixel changes centre.
 const MEAN_ITERATIONS: usize = 10;
 
 /// Then Weiszfeld rounds (k-medians): each centre moves to the point minimising the *sum* of
 /// distances of its pixels rather than of squared distances. The palette is judged by the mean
 /// distance of pixels to it, which k-means over-weights towards outliers; a few rounds bring
 /// most of the gain.
-const MEDIAN_ITERATIONS: usize = 6;
+const MEDIAN_ITERATIONS: usize = 8;
 
 /// Floor on a pixel's distance in a Weiszfeld round, so a pixel sitting on its centre gets a
 /// large but finite weight (well under one 8-bit step in OKLab).
@@ -48,9 +48,9 @@ pub(super) fn palette(pixels: &[[u8; 3]]) -> Vec<Swatch> {
         .map(|rgb| lab_array(to_oklab(rgb)))
         .collect();
     let mut nearest = vec![0usize; points.len()];
-    for _ in 0..MEAN_ITERATIONS {
-        assign(&points, &centres, &mut nearest);
-        if !recentre(&points, &nearest, &mut centres, Centre::Mean) {
+    for round in 0..MEAN_ITERATIONS {
+        let changed = assign(&points, &centres, &mut nearest);
+        if (round > 0 && !changed) || !recentre(&points, &nearest, &mut centres, Centre::Mean) {
             break;
         }
     }
@@ -123,15 +123,21 @@ fn distance_squared(a: &[f32; 3], b: &[f32; 3]) -> f32 {
     (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
 }
 
-fn assign(points: &[[f32; 3]], centres: &[[f32; 3]], nearest: &mut [usize]) {
+/// Points every pixel at its nearest centre; returns whether any pixel changed centre.
+fn assign(points: &[[f32; 3]], centres: &[[f32; 3]], nearest: &mut [usize]) -> bool {
+    let mut changed = false;
     for (point, slot) in points.iter().zip(nearest.iter_mut()) {
-        *slot = (0..centres.len())
-            .min_by(|&i, &j| {
-                distance_squared(point, &centres[i])
-                    .total_cmp(&distance_squared(point, &centres[j]))
-            })
-            .unwrap_or(0);
+        let mut best = (f32::INFINITY, 0);
+        for (i, centre) in centres.iter().enumerate() {
+            let distance = distance_squared(point, centre);
+            if distance < best.0 {
+                best = (distance, i);
+            }
+        }
+        changed |= *slot != best.1;
+        *slot = best.1;
     }
+    changed
 }
 
 struct Cluster {
