@@ -6,7 +6,7 @@ mod support;
 use std::process::Command;
 
 use common::events::TargetKind;
-use support::{TestWorker, flat_png};
+use support::TestWorker;
 
 fn rabbitmqctl(args: &[&str]) {
     let status = Command::new("rabbitmqctl")
@@ -22,11 +22,7 @@ async fn worker_reconnects_after_a_broker_restart_and_processes_the_next_message
     let mut worker = TestWorker::start().await;
     let (org, collection) = worker.seed_collection(true, true).await;
     let before = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
-    worker.upload(&before, &flat_png([200, 30, 40])).await;
-    worker
-        .publish_event(&before.to_string(), "s3:ObjectCreated:Post")
+        .cover_uploaded(org, TargetKind::Collection, collection, [200, 30, 40])
         .await;
     worker.wait_for_status(before.upload_id, "applied").await;
 
@@ -37,11 +33,7 @@ async fn worker_reconnects_after_a_broker_restart_and_processes_the_next_message
     // A new publisher, as MinIO reconnects too.
     worker.reconnect_publisher().await;
     let after = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
-    worker.upload(&after, &flat_png([20, 60, 200])).await;
-    worker
-        .publish_event(&after.to_string(), "s3:ObjectCreated:Post")
+        .cover_uploaded(org, TargetKind::Collection, collection, [20, 60, 200])
         .await;
     worker.wait_for_status(after.upload_id, "applied").await;
     worker.finish().await;

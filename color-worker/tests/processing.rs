@@ -10,11 +10,7 @@ async fn uploaded_collection_cover_gets_its_colors_applied() {
     let worker = TestWorker::start().await;
     let (org, collection) = worker.seed_collection(true, true).await;
     let key = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
-    worker.upload(&key, &flat_png([200, 30, 40])).await;
-    worker
-        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
+        .cover_uploaded(org, TargetKind::Collection, collection, [200, 30, 40])
         .await;
 
     let upload = worker.wait_for_status(key.upload_id, "applied").await;
@@ -129,11 +125,7 @@ async fn duplicate_event_changes_nothing_and_is_acknowledged() {
     let worker = TestWorker::start().await;
     let (org, collection) = worker.seed_collection(true, true).await;
     let key = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
-    worker.upload(&key, &flat_png([200, 30, 40])).await;
-    worker
-        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
+        .cover_uploaded(org, TargetKind::Collection, collection, [200, 30, 40])
         .await;
     let first = worker.wait_for_status(key.upload_id, "applied").await;
 
@@ -209,10 +201,8 @@ async fn theme_locked_collection_keeps_track_colors_but_records_them_on_the_uplo
     let worker = TestWorker::start().await;
     let (org, collection) = worker.seed_collection(true, false).await;
     let track = worker.seed_track(org, collection).await;
-    let key = worker.request_upload(org, TargetKind::Track, track).await;
-    worker.upload(&key, &flat_png([20, 60, 200])).await;
-    worker
-        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
+    let key = worker
+        .cover_uploaded(org, TargetKind::Track, track, [20, 60, 200])
         .await;
 
     let upload = worker.wait_for_status(key.upload_id, "applied").await;
@@ -273,11 +263,7 @@ async fn corrupt_bomb_and_non_image_uploads_fail_with_a_reason_and_the_worker_go
 
     // Still consuming: a good cover after the bad ones is applied.
     let good = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
-    worker.upload(&good, &flat_png([200, 30, 40])).await;
-    worker
-        .publish_event(&good.to_string(), "s3:ObjectCreated:Post")
+        .cover_uploaded(org, TargetKind::Collection, collection, [200, 30, 40])
         .await;
     worker.wait_for_status(good.upload_id, "applied").await;
     worker.finish().await;
@@ -321,11 +307,7 @@ async fn malformed_notification_is_dead_lettered_and_consumption_continues() {
     worker.publish(b"{this is not json").await;
     let (org, collection) = worker.seed_collection(true, true).await;
     let key = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
-    worker.upload(&key, &flat_png([200, 30, 40])).await;
-    worker
-        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
+        .cover_uploaded(org, TargetKind::Collection, collection, [200, 30, 40])
         .await;
     worker.wait_for_status(key.upload_id, "applied").await;
     assert_eq!(

@@ -226,6 +226,22 @@ impl TestWorker {
         .await;
     }
 
+    /// What a client and MinIO do together: an upload is requested, a flat-color PNG
+    /// stored under its key, and MinIO's POST event published.
+    pub async fn cover_uploaded(
+        &self,
+        organization: Uuid,
+        kind: TargetKind,
+        target: Uuid,
+        rgb: [u8; 3],
+    ) -> CoverKey {
+        let key = self.request_upload(organization, kind, target).await;
+        self.upload(&key, &flat_png(rgb)).await;
+        self.publish_event(&key.to_string(), "s3:ObjectCreated:Post")
+            .await;
+        key
+    }
+
     pub async fn upload(&self, key: &CoverKey, bytes: &[u8]) {
         self.storage
             .put(&key.to_string(), bytes, "image/png")
