@@ -9,7 +9,7 @@ use palette::{FromColor, LinSrgb, Oklab, Srgb};
 /// At most this many colors per cover (the API contract).
 pub(super) const MAX_COLORS: usize = 8;
 
-/// NeuQuant looks at every pixel: the working copy is small (≤ 160×160), so sampling would save
+/// NeuQuant looks at every pixel: the working copy is small (≤ 192×192), so sampling would save
 /// under a millisecond and make the seeds depend on which pixels were skipped.
 const NEUQUANT_SAMPLE_FACTOR: i32 = 1;
 
@@ -21,7 +21,7 @@ const MEAN_ITERATIONS: usize = 10;
 /// distances of its pixels rather than of squared distances. The palette is judged by the mean
 /// distance of pixels to it, which k-means over-weights towards outliers; a few rounds bring
 /// most of the gain.
-const MEDIAN_ITERATIONS: usize = 8;
+const MEDIAN_ITERATIONS: usize = 10;
 
 /// Floor on a pixel's distance in a Weiszfeld round, so a pixel sitting on its centre gets a
 /// large but finite weight (well under one 8-bit step in OKLab).
