@@ -326,3 +326,30 @@ fn every_shared_bench_image_gives_a_plausible_palette() {
     }
     assert!(seen >= 6, "only {seen} images in {}", dir.display());
 }
+
+proptest::proptest! {
+    // Each case encodes and extracts an image; 48 cases keep the suite fast.
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn any_image_gives_a_plausible_palette_or_no_opaque_pixels(
+        width in 1u32..40,
+        height in 1u32..40,
+        seed in proptest::collection::vec(proptest::prelude::any::<[u8; 4]>(), 1..12),
+    ) {
+        // A few random colors repeated in blocks: real images have regions, not pure noise.
+        let image = RgbaImage::from_fn(width, height, |x, y| {
+            Rgba(seed[((x / 5 + y / 7) as usize) % seed.len()])
+        });
+        // Images this small are not downscaled, so opacity is exactly the source's.
+        let any_opaque = image.pixels().any(|p| p[3] >= 128);
+        match extract(&encode(image, ImageFormat::Png), &Limits::default()) {
+            Ok(extracted) => {
+                proptest::prop_assert!(any_opaque);
+                assert_plausible(&extracted);
+            }
+            Err(ExtractError::NoOpaquePixels) => proptest::prop_assert!(!any_opaque),
+            Err(other) => proptest::prop_assert!(false, "unexpected error {other}"),
+        }
+    }
+}
