@@ -42,7 +42,7 @@ pub(super) struct Swatch {
 /// Builds at most [`MAX_COLORS`] swatches from `pixels` (not empty), sorted by area, largest
 /// first; their areas sum to 1.
 pub(super) fn palette(pixels: &[[u8; 3]]) -> Vec<Swatch> {
-    let points: Vec<[f32; 3]> = pixels.iter().map(|&rgb| lab_array(to_oklab(rgb))).collect();
+    let (points, weights) = distinct_colors(pixels);
     let mut centres: Vec<[f32; 3]> = neuquant_seeds(pixels)
         .into_iter()
         .map(|rgb| lab_array(to_oklab(rgb)))
@@ -50,13 +50,15 @@ pub(super) fn palette(pixels: &[[u8; 3]]) -> Vec<Swatch> {
     let mut nearest = vec![0usize; points.len()];
     for round in 0..MEAN_ITERATIONS {
         let changed = assign(&points, &centres, &mut nearest);
-        if (round > 0 && !changed) || !recentre(&points, &nearest, &mut centres, Centre::Mean) {
+        if (round > 0 && !changed)
+            || !recentre(&points, &weights, &nearest, &mut centres, Centre::Mean)
+        {
             break;
         }
     }
     for _ in 0..MEDIAN_ITERATIONS {
         assign(&points, &centres, &mut nearest);
-        if !recentre(&points, &nearest, &mut centres, Centre::Median) {
+        if !recentre(&points, &weights, &nearest, &mut centres, Centre::Median) {
             break;
         }
     }
@@ -66,12 +68,17 @@ pub(super) fn palette(pixels: &[[u8; 3]]) -> Vec<Swatch> {
         .enumerate()
         .map(|(i, &mean)| Cluster {
             mean,
-            count: nearest.iter().filter(|&&n| n == i).count(),
+            count: nearest
+                .iter()
+                .zip(&weights)
+                .filter(|&(&n, _)| n == i)
+                .map(|(_, &w)| w as usize)
+                .sum(),
         })
         .collect();
     merge_near_duplicates(&mut clusters);
 
-    let total = points.len() as f32;
+    let total = pixels.len() as f32;
     let mut swatches: Vec<Swatch> = clusters
         .into_iter()
         .filter(|cluster| cluster.count > 0)
@@ -86,6 +93,18 @@ pub(super) fn palette(pixels: &[[u8; 3]]) -> Vec<Swatch> {
         .collect();
     swatches.sort_by(|a, b| b.area.total_cmp(&a.area));
     swatches
+}
+
+/// Each distinct color once (in OKLab), with how many pixels have it. Every refinement pass
+/// then costs per distinct color rather than per pixel — gray, flat and logo-like covers have
+/// few — with the same result as over every pixel. Sorted, so the result is deterministic.
+fn distinct_colors(pixels: &[[u8; 3]]) -> (Vec<[f32; 3]>, Vec<u32>) {
+    let mut sorted = pixels.to_vec();
+    sorted.sort_unstable();
+    sorted
+        .chunk_by(|a, b| a == b)
+        .map(|run| (lab_array(to_oklab(run[0])), run.len() as u32))
+        .unzip()
 }
 
 fn neuquant_seeds(pixels: &[[u8; 3]]) -> Vec<[u8; 3]> {
@@ -155,6 +174,7 @@ enum Centre {
 /// the geometric median (a mean weighted by 1 / distance to the current centre).
 fn clusters(
     points: &[[f32; 3]],
+    pixel_counts: &[u32],
     nearest: &[usize],
     centres: &[[f32; 3]],
     centre: Centre,
@@ -163,19 +183,20 @@ fn clusters(
     let mut sums = vec![[0f64; 3]; k];
     let mut weights = vec![0f64; k];
     let mut counts = vec![0usize; k];
-    for (point, &cluster) in points.iter().zip(nearest) {
-        let weight = match centre {
-            Centre::Mean => 1.0,
-            Centre::Median => {
-                let distance = distance_squared(point, &centres[cluster]).sqrt();
-                1.0 / f64::from(distance.max(MEDIAN_EPSILON))
-            }
-        };
+    for ((point, &cluster), &pixels) in points.iter().zip(nearest).zip(pixel_counts) {
+        let weight = f64::from(pixels)
+            * match centre {
+                Centre::Mean => 1.0,
+                Centre::Median => {
+                    let distance = distance_squared(point, &centres[cluster]).sqrt();
+                    1.0 / f64::from(distance.max(MEDIAN_EPSILON))
+                }
+            };
         for axis in 0..3 {
             sums[cluster][axis] += weight * f64::from(point[axis]);
         }
         weights[cluster] += weight;
-        counts[cluster] += 1;
+        counts[cluster] += pixels as usize;
     }
     (0..k)
         .map(|i| Cluster {
@@ -194,25 +215,29 @@ fn clusters(
 /// whether anything moved.
 fn recentre(
     points: &[[f32; 3]],
+    pixel_counts: &[u32],
     nearest: &[usize],
     centres: &mut [[f32; 3]],
     centre: Centre,
 ) -> bool {
     let mut moved = false;
-    let means = clusters(points, nearest, centres, centre);
+    let means = clusters(points, pixel_counts, nearest, centres, centre);
+    let empty = means.iter().position(|cluster| cluster.count == 0);
     for (centre, cluster) in centres.iter_mut().zip(means) {
         if cluster.count > 0 && *centre != cluster.mean {
             *centre = cluster.mean;
             moved = true;
         }
     }
+    let Some(empty) = empty else {
+        return moved;
+    };
     let worst = points
         .iter()
         .zip(nearest)
         .map(|(point, &i)| (distance_squared(point, &centres[i]), point))
         .max_by(|a, b| a.0.total_cmp(&b.0));
-    let empty = (0..centres.len()).find(|&i| !nearest.contains(&i));
-    if let (Some(empty), Some((worst_distance, worst_point))) = (empty, worst)
+    if let Some((worst_distance, worst_point)) = worst
         && worst_distance > MERGE_DISTANCE * MERGE_DISTANCE
     {
         centres[empty] = *worst_point;
