@@ -23,6 +23,10 @@ const MEAN_ITERATIONS: usize = 10;
 /// most of the gain.
 const MEDIAN_ITERATIONS: usize = 10;
 
+/// A round that moves no centre further than this (in OKLab; a just-noticeable difference is
+/// about 0.02) ends the refinement: later rounds change the palette invisibly.
+const CONVERGED: f32 = 1e-3;
+
 /// Floor on a pixel's distance in a Weiszfeld round, so a pixel sitting on its centre gets a
 /// large but finite weight (well under one 8-bit step in OKLab).
 const MEDIAN_EPSILON: f32 = 1e-3;
@@ -51,14 +55,14 @@ pub(super) fn palette(pixels: &[[u8; 3]]) -> Vec<Swatch> {
     for round in 0..MEAN_ITERATIONS {
         let changed = assign(&points, &centres, &mut nearest);
         if (round > 0 && !changed)
-            || !recentre(&points, &weights, &nearest, &mut centres, Centre::Mean)
+            || recentre(&points, &weights, &nearest, &mut centres, Centre::Mean) < CONVERGED
         {
             break;
         }
     }
     for _ in 0..MEDIAN_ITERATIONS {
         assign(&points, &centres, &mut nearest);
-        if !recentre(&points, &weights, &nearest, &mut centres, Centre::Median) {
+        if recentre(&points, &weights, &nearest, &mut centres, Centre::Median) < CONVERGED {
             break;
         }
     }
@@ -212,21 +216,21 @@ fn clusters(
 
 /// Moves every centre to the mean (or towards the median) of its pixels; a centre that lost all its pixels jumps to
 /// the pixel worst served by the palette, so all colors keep earning their place. Returns
-/// whether anything moved.
+/// how far the furthest centre moved (infinite for a jump).
 fn recentre(
     points: &[[f32; 3]],
     pixel_counts: &[u32],
     nearest: &[usize],
     centres: &mut [[f32; 3]],
     centre: Centre,
-) -> bool {
-    let mut moved = false;
+) -> f32 {
+    let mut moved = 0f32;
     let means = clusters(points, pixel_counts, nearest, centres, centre);
     let empty = means.iter().position(|cluster| cluster.count == 0);
     for (centre, cluster) in centres.iter_mut().zip(means) {
-        if cluster.count > 0 && *centre != cluster.mean {
+        if cluster.count > 0 {
+            moved = moved.max(distance_squared(centre, &cluster.mean).sqrt());
             *centre = cluster.mean;
-            moved = true;
         }
     }
     let Some(empty) = empty else {
@@ -241,7 +245,7 @@ fn recentre(
         && worst_distance > MERGE_DISTANCE * MERGE_DISTANCE
     {
         centres[empty] = *worst_point;
-        moved = true;
+        moved = f32::INFINITY;
     }
     moved
 }
