@@ -102,17 +102,16 @@ pub async fn finish(
 ) -> Result<&'static str, tokio_postgres::Error> {
     let image_colors: Value =
         serde_json::to_value(&colors.image_colors).expect("colors serialize to JSON");
-    let applied = match (upload.target_kind.as_str(), upload.track_id) {
-        ("track", Some(track_id)) => {
-            apply_to_track(client, upload, track_id, &image_colors, colors).await?
-        }
-        _ => {
-            let collection_id = upload
+    let (statement, target_id) = match (upload.target_kind.as_str(), upload.track_id) {
+        ("track", Some(track_id)) => (APPLY_TO_TRACK, track_id),
+        _ => (
+            APPLY_TO_COLLECTION,
+            upload
                 .collection_id
-                .expect("collection upload has a collection");
-            apply_to_collection(client, upload, collection_id, &image_colors, colors).await?
-        }
+                .expect("collection upload has a collection"),
+        ),
     };
+    let applied = apply(client, statement, target_id, upload, &image_colors, colors).await?;
     let status = if applied { "applied" } else { "superseded" };
     let statement = client
         .prepare_cached(
@@ -140,70 +139,43 @@ pub async fn finish(
     Ok(status)
 }
 
-/// The `cover_upload_seq` guard makes out-of-order completions harmless: only an upload
-/// requested later than the one applied may replace it.
-async fn apply_to_collection(
-    client: &impl GenericClient,
-    upload: &Claimed,
-    collection_id: Uuid,
-    image_colors: &Value,
-    colors: &Extracted,
-) -> Result<bool, tokio_postgres::Error> {
-    let statement = client
-        .prepare_cached(
-            "UPDATE collections
-             SET image_colors = $3, player_color = $4, player_color_light = $5,
-                 player_color_dark = $6, cover_upload_id = $7, cover_upload_seq = $2,
-                 updated_at = now()
-             WHERE id = $1 AND (cover_upload_seq IS NULL OR cover_upload_seq < $2)",
-        )
-        .await?;
-    let rows = client
-        .execute(
-            &statement,
-            &[
-                &collection_id,
-                &upload.seq,
-                image_colors,
-                &colors.player_color,
-                &colors.player_color_light,
-                &colors.player_color_dark,
-                &upload.id,
-            ],
-        )
-        .await?;
-    Ok(rows == 1)
-}
+/// Applies a cover to a collection. The `cover_upload_seq` guard makes out-of-order
+/// completions harmless: only an upload requested later than the one applied may replace it.
+const APPLY_TO_COLLECTION: &str = "UPDATE collections
+     SET image_colors = $3, player_color = $4, player_color_light = $5,
+         player_color_dark = $6, cover_upload_id = $7, cover_upload_seq = $2,
+         updated_at = now()
+     WHERE id = $1 AND (cover_upload_seq IS NULL OR cover_upload_seq < $2)";
 
-/// Like `apply_to_collection`, but a collection with `is_theme_overridable = false` keeps
-/// its tracks' colors: the cover is recorded as the track's, its colors only on the upload.
-async fn apply_to_track(
+/// Like `APPLY_TO_COLLECTION`, but a collection with `is_theme_overridable = false` keeps its
+/// tracks' colors: the cover is recorded as the track's, its colors only on the upload.
+const APPLY_TO_TRACK: &str = "UPDATE tracks t
+     SET image_colors = CASE WHEN c.is_theme_overridable THEN $3 ELSE t.image_colors END,
+         player_color = CASE WHEN c.is_theme_overridable THEN $4 ELSE t.player_color END,
+         player_color_light =
+             CASE WHEN c.is_theme_overridable THEN $5 ELSE t.player_color_light END,
+         player_color_dark =
+             CASE WHEN c.is_theme_overridable THEN $6 ELSE t.player_color_dark END,
+         cover_upload_id = $7, cover_upload_seq = $2, updated_at = now()
+     FROM collections c
+     WHERE t.id = $1 AND c.id = t.collection_id
+       AND (t.cover_upload_seq IS NULL OR t.cover_upload_seq < $2)";
+
+/// Runs one of the `APPLY_TO_*` statements; true if the target now shows this upload.
+async fn apply(
     client: &impl GenericClient,
+    statement: &str,
+    target_id: Uuid,
     upload: &Claimed,
-    track_id: Uuid,
     image_colors: &Value,
     colors: &Extracted,
 ) -> Result<bool, tokio_postgres::Error> {
-    let statement = client
-        .prepare_cached(
-            "UPDATE tracks t
-             SET image_colors = CASE WHEN c.is_theme_overridable THEN $3 ELSE t.image_colors END,
-                 player_color = CASE WHEN c.is_theme_overridable THEN $4 ELSE t.player_color END,
-                 player_color_light =
-                     CASE WHEN c.is_theme_overridable THEN $5 ELSE t.player_color_light END,
-                 player_color_dark =
-                     CASE WHEN c.is_theme_overridable THEN $6 ELSE t.player_color_dark END,
-                 cover_upload_id = $7, cover_upload_seq = $2, updated_at = now()
-             FROM collections c
-             WHERE t.id = $1 AND c.id = t.collection_id
-               AND (t.cover_upload_seq IS NULL OR t.cover_upload_seq < $2)",
-        )
-        .await?;
+    let statement = client.prepare_cached(statement).await?;
     let rows = client
         .execute(
             &statement,
             &[
-                &track_id,
+                &target_id,
                 &upload.seq,
                 image_colors,
                 &colors.player_color,
