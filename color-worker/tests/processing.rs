@@ -318,6 +318,6 @@ async fn malformed_notification_is_dead_lettered_and_consumption_continues() {
             .get(),
         1
     );
-    assert_eq!(worker.dead_letters().await, 1);
+    worker.wait_for_dead_letters(1).await;
     worker.finish().await;
 }

@@ -57,7 +57,7 @@ async fn store_outage_is_retried_then_given_up_with_the_message_dead_lettered() 
         worker.metrics.retried.with_label_values(&["storage"]).get(),
         2
     );
-    assert_eq!(worker.dead_letters().await, 1);
+    worker.wait_for_dead_letters(1).await;
     worker.finish().await;
 }
 

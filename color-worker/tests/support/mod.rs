@@ -318,6 +318,20 @@ impl TestWorker {
         }
     }
 
+    /// Waits until this test's dead-letter queue holds `count` messages: the nack that
+    /// dead-letters a message comes after the database write a test can see.
+    pub async fn wait_for_dead_letters(&self, count: u32) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.dead_letters().await < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never saw {count} dead letters"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(self.dead_letters().await, count);
+    }
+
     /// Messages waiting in this test's dead-letter queue.
     pub async fn dead_letters(&self) -> u32 {
         let queue = events::dead_letter_queue(&self.settings.amqp.queue);
