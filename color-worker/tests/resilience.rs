@@ -74,9 +74,7 @@ async fn store_outage_is_retried_until_the_store_is_back() {
     worker
         .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
         .await;
-    while worker.metrics.retried.with_label_values(&["storage"]).get() == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    worker.wait_for_retry("storage").await;
     // The claim was given back while waiting, so the retry can take it.
     assert_eq!(
         worker
@@ -109,9 +107,7 @@ async fn shutdown_with_a_delivery_in_flight_leaves_it_to_be_redelivered_and_appl
     worker
         .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
         .await;
-    while worker.metrics.retried.with_label_values(&["storage"]).get() == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    worker.wait_for_retry("storage").await;
     assert_eq!(worker.metrics.in_flight.get(), 1);
 
     worker.stop().await;
@@ -207,20 +203,7 @@ async fn database_outage_is_retried_and_the_pool_reconnects_when_postgres_is_bac
     worker
         .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
         .await;
-    let deadline = tokio::time::Instant::now() + support::WAIT;
-    while worker
-        .metrics
-        .retried
-        .with_label_values(&["database"])
-        .get()
-        == 0
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no database retry seen"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    worker.wait_for_retry("database").await;
     proxy.restore().await.unwrap();
 
     worker.wait_for_status(key.upload_id, "applied").await;

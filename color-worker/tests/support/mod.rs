@@ -318,6 +318,19 @@ impl TestWorker {
         }
     }
 
+    /// Waits until the worker has sent a delivery back for a retry because `dependency`
+    /// (`storage` or `database`) was unavailable.
+    pub async fn wait_for_retry(&self, dependency: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.metrics.retried.with_label_values(&[dependency]).get() == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {dependency} retry seen"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits until this test's dead-letter queue holds `count` messages: the nack that
     /// dead-letters a message comes after the database write a test can see.
     pub async fn wait_for_dead_letters(&self, count: u32) {
