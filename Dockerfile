@@ -8,6 +8,11 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 # --- planner: reduce the workspace to its dependency graph (recipe.json) -------------------
 FROM ${RUST_IMAGE} AS chef
+# The turbojpeg crate builds libjpeg-turbo (statically linked) with cmake, its SIMD with nasm.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends cmake nasm \
+    && rm -rf /var/lib/apt/lists/*
 # cargo-chef turns the workspace into a recipe of its dependencies, so the expensive
 # dependency build is a layer that only changes when Cargo.toml/Cargo.lock do.
 RUN cargo install cargo-chef --version 0.1.78 --locked

@@ -212,6 +212,20 @@ fn truncated_images_are_refused_as_corrupt() {
 }
 
 #[test]
+fn jpeg_cut_before_its_frame_header_is_refused_as_corrupt() {
+    let bytes = encode(
+        two_colors(100, 0.7, [200, 30, 40], [20, 60, 200]),
+        ImageFormat::Jpeg,
+    );
+    let error = extract(&bytes[..20], &Limits::default()).unwrap_err();
+    assert!(matches!(error, ExtractError::Corrupt(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "image is corrupt or truncated: the JPEG has no complete frame header"
+    );
+}
+
+#[test]
 fn corrupt_png_data_is_refused_as_corrupt() {
     let mut bytes = encode(two_colors(100, 0.7, [1, 2, 3], [4, 5, 6]), ImageFormat::Png);
     let middle = bytes.len() / 2;

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Shared by scripts/test and scripts/dev: start the local PostgreSQL and RabbitMQ of a
-# Debian machine when they are not running (installing them on a fresh one). Both are left
-# running afterwards: other work on the machine may use them too.
+# Shared by scripts/test and scripts/dev: install the build tools the workspace needs, and
+# start the local PostgreSQL and RabbitMQ of a Debian machine when they are not running
+# (installing them on a fresh one). Both are left running afterwards: other work on the
+# machine may use them too.
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -24,7 +25,21 @@ psql_admin() { psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -v ON_ERROR_STO
 
 apt_install() {
     log "installing $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+    # A fresh machine has no package lists, and old ones may name versions long gone.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 || {
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+    }
+}
+
+# The turbojpeg crate builds libjpeg-turbo from source: cmake, and nasm for its SIMD code.
+ensure_build_tools() {
+    local missing=()
+    command -v cmake >/dev/null || missing+=(cmake)
+    command -v nasm >/dev/null || missing+=(nasm)
+    if ((${#missing[@]} > 0)); then
+        apt_install "${missing[@]}"
+    fi
 }
 
 start_postgres() {

@@ -1,7 +1,8 @@
 //! Bounded decoding to a small working copy: the header's dimensions are checked before any
-//! pixel buffer exists, JPEGs are scaled down inside the decoder (DCT scaling, so a 3000×3000
-//! cover never exists at full size), everything else is decoded under `image::Limits` and then
-//! shrunk with `fast_image_resize`. Returns only the opaque pixels of the working copy.
+//! pixel buffer exists, JPEGs are scaled down inside libjpeg-turbo (DCT scaling, so a 3000×3000
+//! cover never exists at full size and costs about half of a plain full decode), everything
+//! else is decoded under `image::Limits`; then all are shrunk with `fast_image_resize`.
+//! Returns only the opaque pixels of the working copy.
 
 use std::io::Cursor;
 
@@ -12,13 +13,18 @@ use image::{DynamicImage, ImageError, ImageFormat, ImageReader};
 use super::{ExtractError, Limits};
 
 /// Longest side of the copy the palette is computed on. The palette is judged against a 256-px
-/// copy; 192 px keeps every region of more than ~0.03% of the image and is what the quality
-/// target needs (160 px measured 4.21, 192 px 4.17), while making quantizing cost about 55% of
-/// what 256 px would (quantizing, not decoding, dominates extraction time).
+/// copy; 192 px keeps every region of more than ~0.03% of the image. Palette quality hardly
+/// depends on it (128–224 px all measured 4.06–4.18), but the working copy's pixels are what
+/// NeuQuant and the binning walk, and 256 px made extraction 20% slower.
 pub const WORKING_SIZE: u32 = 192;
 
 /// Pixels with alpha below this are transparent and ignored (the contract's "alpha < 128").
 const OPAQUE_ALPHA: u8 = 128;
+
+/// Progressive scans a JPEG may have. Encoders write about 10; each scan walks every
+/// coefficient again, so a hostile file of thousands of tiny scans could keep a worker busy
+/// for a very long time (the attack libjpeg-turbo's scan limit exists for).
+const MAX_JPEG_SCANS: u32 = 100;
 
 /// Decodes `bytes` and returns the opaque pixels of a copy at most [`WORKING_SIZE`] on a side.
 pub(super) fn opaque_pixels(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
@@ -46,57 +52,94 @@ fn check_dimensions(width: u32, height: u32, limits: &Limits) -> Result<(), Extr
 }
 
 fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
-    use jpeg_decoder::PixelFormat;
+    use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
 
-    let mut decoder = jpeg_decoder::Decoder::new(bytes);
-    decoder.set_max_decoding_buffer_size(
-        usize::try_from(limits.max_alloc_bytes).unwrap_or(usize::MAX),
-    );
-    decoder.read_info().map_err(jpeg_error)?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| ExtractError::Corrupt("no JPEG frame header".into()))?;
-    check_dimensions(info.width.into(), info.height.into(), limits)?;
-    // WORKING_SIZE < u16::MAX, so the cast is exact; the decoder picks the smallest of
-    // 1/8, 1/4, 1/2, 1 that is still at least this large.
-    let (width, height) = decoder
-        .scale(WORKING_SIZE as u16, WORKING_SIZE as u16)
-        .map_err(jpeg_error)?;
-    let data = decoder.decode().map_err(jpeg_error)?;
-    let (width, height) = (u32::from(width), u32::from(height));
-    let (data, pixel_type) = match info.pixel_format {
-        PixelFormat::L8 => (data, PixelType::U8),
-        // Native-endian 16-bit gray (lossless JPEG): the high byte is plenty for a palette.
-        PixelFormat::L16 => (
-            data.chunks_exact(2)
-                .map(|pair| (u16::from_ne_bytes([pair[0], pair[1]]) >> 8) as u8)
-                .collect(),
-            PixelType::U8,
-        ),
-        PixelFormat::RGB24 => (data, PixelType::U8x3),
-        PixelFormat::CMYK32 => (cmyk_to_rgb(&data), PixelType::U8x3),
+    let mut decompressor = Decompressor::new().map_err(jpeg_error)?;
+    let header = decompressor.read_header(bytes).map_err(jpeg_error)?;
+    // JPEG dimensions are 16-bit, so these casts are exact.
+    check_dimensions(header.width as u32, header.height as u32, limits)?;
+    let channels = match header.colorspace {
+        Colorspace::Gray => 1,
+        Colorspace::RGB | Colorspace::YCbCr => 3,
+        Colorspace::CMYK | Colorspace::YCCK => 4,
     };
-    shrink(data, width, height, pixel_type)
+    // A progressive JPEG keeps every coefficient (2 bytes per sample) until its last scan,
+    // whatever the output scale; libjpeg cannot be capped from here, so refuse it up front.
+    let coefficient_bytes = 2 * channels * header.width as u64 * header.height as u64;
+    if header.is_progressive && coefficient_bytes > limits.max_alloc_bytes {
+        return Err(ExtractError::OverMemoryLimit {
+            max_alloc_bytes: limits.max_alloc_bytes,
+        });
+    }
+    // The smallest DCT scale (1/8, 2/8, …) whose longer side is still at least WORKING_SIZE:
+    // at 1/8 the decoder skips the inverse DCT of all but one coefficient per block.
+    let longer_side = header.width.max(header.height);
+    let scaling = Decompressor::supported_scaling_factors()
+        .into_iter()
+        .filter(|factor| factor.num() <= factor.denom())
+        .filter(|factor| factor.scale(longer_side) >= WORKING_SIZE as usize)
+        .min_by_key(|factor| factor.scale(longer_side))
+        .filter(|_| !header.is_lossless)
+        .unwrap_or(ScalingFactor::ONE);
+    decompressor
+        .set_scaling_factor(scaling)
+        .map_err(jpeg_error)?;
+    decompressor
+        .set_scan_limit(MAX_JPEG_SCANS)
+        .map_err(jpeg_error)?;
+    let scaled = header.scaled(scaling);
+    let (format, pixel_type) = match channels {
+        1 => (PixelFormat::GRAY, PixelType::U8),
+        3 => (PixelFormat::RGB, PixelType::U8x3),
+        _ => (PixelFormat::CMYK, PixelType::U8x4),
+    };
+    let mut image = Image {
+        pixels: vec![0; format.size() * scaled.width * scaled.height],
+        width: scaled.width,
+        pitch: format.size() * scaled.width,
+        height: scaled.height,
+        format,
+    };
+    decompressor
+        .decompress(bytes, image.as_deref_mut())
+        .map_err(jpeg_error)?;
+    let (width, height) = (scaled.width as u32, scaled.height as u32);
+    if format == PixelFormat::CMYK {
+        return shrink(cmyk_to_rgb(&image.pixels), width, height, PixelType::U8x3);
+    }
+    shrink(image.pixels, width, height, pixel_type)
 }
 
-/// The decoder hands out CMYK as ink amounts (0 = no ink, Adobe's inversion already undone),
-/// so each channel is white minus its ink, darkened by the black plate.
+/// libjpeg hands out CMYK as stored. Nearly every CMYK JPEG comes from Adobe software, which
+/// stores inverted ink (255 = no ink), and browsers assume that for all of them; so do we:
+/// each channel is its inverted ink, darkened by the inverted black plate.
 fn cmyk_to_rgb(data: &[u8]) -> Vec<u8> {
     data.chunks_exact(4)
         .flat_map(|cmyk| {
-            let paper = 255 - u16::from(cmyk[3]);
-            [0, 1, 2].map(|i| ((255 - u16::from(cmyk[i])) * paper / 255) as u8)
+            let paper = u16::from(cmyk[3]);
+            [0, 1, 2].map(|i| (u16::from(cmyk[i]) * paper / 255) as u8)
         })
         .collect()
 }
 
-fn jpeg_error(error: jpeg_decoder::Error) -> ExtractError {
-    match error {
-        jpeg_decoder::Error::Unsupported(feature) => {
-            ExtractError::UnsupportedFeature(format!("JPEG {feature:?}"))
+/// libjpeg's messages are written for people already; only the API's function name goes.
+fn jpeg_error(error: turbojpeg::Error) -> ExtractError {
+    let message = match error {
+        turbojpeg::Error::TurboJpegError(message) => message,
+        // What the header reader leaves when the frame header (SOF) never comes.
+        turbojpeg::Error::IntegerOverflow(_) => {
+            return ExtractError::Corrupt("the JPEG has no complete frame header".into());
         }
-        jpeg_decoder::Error::Io(_) => ExtractError::Corrupt("the JPEG data ends early".into()),
-        other => ExtractError::Corrupt(other.to_string()),
+        other => return ExtractError::Corrupt(other.to_string()),
+    };
+    let message = message
+        .split_once("(): ")
+        .map_or(message.as_str(), |(_, rest)| rest)
+        .to_owned();
+    if message.contains("Unsupported") {
+        ExtractError::UnsupportedFeature(format!("JPEG: {message}"))
+    } else {
+        ExtractError::Corrupt(message)
     }
 }
 
