@@ -71,16 +71,12 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
             max_alloc_bytes: limits.max_alloc_bytes,
         });
     }
-    // The smallest DCT scale (1/8, 2/8, …) whose longer side is still at least WORKING_SIZE:
-    // at 1/8 the decoder skips the inverse DCT of all but one coefficient per block.
-    let longer_side = header.width.max(header.height);
-    let scaling = Decompressor::supported_scaling_factors()
-        .into_iter()
-        .filter(|factor| factor.num() <= factor.denom())
-        .filter(|factor| factor.scale(longer_side) >= WORKING_SIZE as usize)
-        .min_by_key(|factor| factor.scale(longer_side))
-        .filter(|_| !header.is_lossless)
-        .unwrap_or(ScalingFactor::ONE);
+    // Lossless JPEGs have no DCT to scale in.
+    let scaling = if header.is_lossless {
+        ScalingFactor::ONE
+    } else {
+        dct_scaling(header.width.max(header.height))
+    };
     decompressor
         .set_scaling_factor(scaling)
         .map_err(jpeg_error)?;
@@ -108,6 +104,17 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
         return shrink(cmyk_to_rgb(&image.pixels), width, height, PixelType::U8x3);
     }
     shrink(image.pixels, width, height, pixel_type)
+}
+
+/// The smallest DCT scale (1/8, 2/8, …, 1) at which the longer side is still at least
+/// [`WORKING_SIZE`]: at 1/8 the decoder runs the inverse DCT on one coefficient per block.
+fn dct_scaling(longer_side: usize) -> turbojpeg::ScalingFactor {
+    turbojpeg::Decompressor::supported_scaling_factors()
+        .into_iter()
+        .filter(|factor| factor.num() <= factor.denom())
+        .filter(|factor| factor.scale(longer_side) >= WORKING_SIZE as usize)
+        .min_by_key(|factor| factor.scale(longer_side))
+        .unwrap_or(turbojpeg::ScalingFactor::ONE)
 }
 
 /// libjpeg hands out CMYK as stored. Nearly every CMYK JPEG comes from Adobe software, which
@@ -242,4 +249,19 @@ fn shrink(
             .map(|p| [p[0], p[1], p[2]])
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dct_scaling_picks_the_smallest_scale_that_keeps_the_working_size() {
+        let scaled = |side| dct_scaling(side).scale(side);
+        assert_eq!(scaled(3000), 375); // 1/8
+        assert_eq!(scaled(1200), 300); // 2/8: 1/8 would be 150
+        assert_eq!(scaled(640), 240); // 3/8: 2/8 would be 160
+        assert_eq!(scaled(192), 192);
+        assert_eq!(scaled(100), 100); // never scaled up
+    }
 }
