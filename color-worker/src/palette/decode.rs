@@ -84,10 +84,10 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
         .set_scan_limit(MAX_JPEG_SCANS)
         .map_err(jpeg_error)?;
     let scaled = header.scaled(scaling);
-    let (format, pixel_type) = match channels {
-        1 => (PixelFormat::GRAY, PixelType::U8),
-        3 => (PixelFormat::RGB, PixelType::U8x3),
-        _ => (PixelFormat::CMYK, PixelType::U8x4),
+    let format = match channels {
+        1 => PixelFormat::GRAY,
+        3 => PixelFormat::RGB,
+        _ => PixelFormat::CMYK,
     };
     let mut image = Image {
         pixels: vec![0; format.size() * scaled.width * scaled.height],
@@ -100,10 +100,11 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
         .decompress(bytes, image.as_deref_mut())
         .map_err(jpeg_error)?;
     let (width, height) = (scaled.width as u32, scaled.height as u32);
-    if format == PixelFormat::CMYK {
-        return shrink(cmyk_to_rgb(&image.pixels), width, height, PixelType::U8x3);
+    match format {
+        PixelFormat::GRAY => shrink(image.pixels, width, height, PixelType::U8),
+        PixelFormat::CMYK => shrink(cmyk_to_rgb(&image.pixels), width, height, PixelType::U8x3),
+        _ => shrink(image.pixels, width, height, PixelType::U8x3),
     }
-    shrink(image.pixels, width, height, pixel_type)
 }
 
 /// The smallest DCT scale (1/8, 2/8, …, 1) at which the longer side is still at least
