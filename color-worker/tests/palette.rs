@@ -297,6 +297,30 @@ fn progressive_jpeg_gives_its_colors() {
 }
 
 #[test]
+fn progressive_jpeg_whose_coefficients_exceed_the_memory_limit_is_refused() {
+    // 800×100 RGB keeps 2 × 3 × 80,000 = 480,000 bytes of coefficients until its last scan.
+    let limits = Limits {
+        max_alloc_bytes: 400_000,
+        ..Limits::default()
+    };
+    let image = two_colors(800, 0.7, [200, 30, 40], [20, 60, 200]);
+    let progressive = jpeg_encoder_bytes(image.as_raw(), jpeg_encoder::ColorType::Rgb, true);
+    let error = extract(&progressive, &limits).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ExtractError::OverMemoryLimit {
+                max_alloc_bytes: 400_000
+            }
+        ),
+        "{error:?}"
+    );
+    // A baseline JPEG of the same size is decoded row by row, so the same limit admits it.
+    let baseline = jpeg_encoder_bytes(image.as_raw(), jpeg_encoder::ColorType::Rgb, false);
+    extract(&baseline, &limits).expect("baseline JPEG fits the limit");
+}
+
+#[test]
 fn cmyk_jpeg_gives_its_colors_in_rgb() {
     // Pure magenta+yellow ink is red; pure cyan ink is cyan.
     let pixels: Vec<u8> = (0..800 * 100)

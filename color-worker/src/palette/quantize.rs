@@ -19,7 +19,7 @@ pub(super) const MAX_COLORS: usize = 8;
 const NEUQUANT_SAMPLE_FACTOR: i32 = 6;
 
 /// k-means rounds. From NeuQuant's seeds the squared error stops improving measurably after
-/// about eight; the loop also ends early once no pixel changes centre.
+/// about eight; the loop also ends early once no bin changes centre.
 const MEAN_ITERATIONS: usize = 10;
 
 /// Then Weiszfeld rounds (k-medians): each centre moves to the point minimising the *sum* of
@@ -187,7 +187,7 @@ fn distance_squared(a: &[f32; 3], b: &[f32; 3]) -> f32 {
     (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
 }
 
-/// Points every pixel at its nearest centre; returns whether any pixel changed centre.
+/// Points every bin at its nearest centre; returns whether any bin changed centre.
 fn assign(points: &[[f32; 3]], centres: &[[f32; 3]], nearest: &mut [usize]) -> bool {
     let mut changed = false;
     for (point, slot) in points.iter().zip(nearest.iter_mut()) {
@@ -255,8 +255,9 @@ fn clusters(
         .collect()
 }
 
-/// Moves every centre to the mean (or towards the median) of its pixels; a centre that lost all its pixels jumps to
-/// the pixel worst served by the palette, so all colors keep earning their place. Returns
+/// Moves every centre to the mean (or towards the median) of its bins' pixels; a centre that
+/// lost all its pixels jumps to the bin worst served by the palette, so all colors keep earning
+/// their place. Returns
 /// how far the furthest centre moved (infinite for a jump).
 fn recentre(
     points: &[[f32; 3]],
