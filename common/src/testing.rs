@@ -1,25 +1,28 @@
-//! Test fixtures over the real services (feature `testing`, for dev-dependencies only):
-//! a throwaway Postgres database per test, an in-process S3 server per test, a TCP proxy to
-//! simulate an outage of a shared service for one test, and unique names so tests sharing
-//! one RabbitMQ never see each other's queues.
+//! Test fixtures over the real services (feature `testing`, for dev-dependencies only), one
+//! copy of each: a throwaway Postgres database per test and the superuser connection behind
+//! it, an in-process S3 server per test, a TCP proxy to cut one test's connection to a shared
+//! service, what MinIO publishes and how, the browser-form upload a client makes with an
+//! upload handle, one bounded wait for outcomes, and unique names so tests sharing one
+//! RabbitMQ never see each other's queues.
 
-use anyhow::Context;
-use deadpool_postgres::Pool;
-use secrecy::SecretString;
+use crate::settings::AmqpSettings;
 
-use crate::settings::{AmqpSettings, DatabaseSettings};
-
+mod amqp;
+mod database;
+mod minio;
 mod proxy;
 mod s3;
-mod switchable;
+mod upload;
+mod wait;
 
+pub use amqp::{amqp_channel, publish};
+pub use database::{TEST_DATABASE_PREFIX, TestDatabase, admin_query, admin_sql};
+pub use minio::{minio_event, minio_fixture};
 pub use proxy::TcpProxy;
 pub use s3::TestS3;
+pub use upload::BrowserUpload;
+pub use wait::{WAIT, wait_until, wait_until_within};
 
-/// The server `scripts/test` starts; trust auth, so no password.
-const POSTGRES_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
-/// Every test database starts with this; `scripts/test` drops leftovers of killed runs.
-pub const TEST_DATABASE_PREFIX: &str = "covers_test_";
 /// Every name from `unique_name` starts with this, so leftovers are easy to find and delete.
 pub const TEST_NAME_PREFIX: &str = "test-";
 
@@ -40,64 +43,18 @@ pub fn unique_amqp_settings() -> AmqpSettings {
     }
 }
 
-/// A freshly created, migrated database, dropped (connections and all) when this value is.
-pub struct TestDatabase {
-    pub name: String,
-    pub settings: DatabaseSettings,
-    pub pool: Pool,
-}
-
-impl TestDatabase {
-    pub async fn create() -> anyhow::Result<Self> {
-        let name = format!("{TEST_DATABASE_PREFIX}{}", uuid::Uuid::new_v4().simple());
-        admin_execute(&format!("CREATE DATABASE {name}")).await?;
-        let settings = DatabaseSettings {
-            url: SecretString::from(format!("{POSTGRES_SERVER}/{name}")),
-            // Small: dozens of tests run in parallel against one server.
-            pool_max_size: 4,
-            ..DatabaseSettings::default()
+/// Accepts connections until the task running it is aborted. Aborting drops the JoinSet,
+/// which aborts every connection task too: nothing of an aborted server stays open.
+async fn serve<F>(listener: tokio::net::TcpListener, handle: impl Fn(tokio::net::TcpStream) -> F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let Ok((socket, _)) = listener.accept().await else {
+            continue;
         };
-        let pool = crate::db::pool(&settings)?;
-        crate::db::migrate(&pool).await?;
-        Ok(Self {
-            name,
-            settings,
-            pool,
-        })
+        while connections.try_join_next().is_some() {}
+        connections.spawn(handle(socket));
     }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        // Drop cannot await, and the test's runtime may be shutting down: drop the database
-        // from a thread with its own runtime. FORCE ends the connections still pooled.
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let dropped = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|runtime| runtime.block_on(admin_execute(&sql)))
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(Ok(())))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
-    }
-}
-
-async fn admin_execute(sql: &str) -> anyhow::Result<()> {
-    let (client, connection) = tokio_postgres::connect(
-        &format!("{POSTGRES_SERVER}/postgres"),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .context("Failed to connect to Postgres on 127.0.0.1:5432 (is it running? see scripts/test)")?;
-    let connection = tokio::spawn(connection);
-    client
-        .batch_execute(sql)
-        .await
-        .with_context(|| format!("Failed to run {sql:?}"))?;
-    drop(client);
-    let _closed = connection.await;
-    Ok(())
 }

@@ -1,25 +1,27 @@
 //! An in-process S3 server for tests: s3s-fs over a temporary directory, with signature
-//! checks on (so POST policies are enforced as MinIO would) and the bucket created.
+//! checks on (so POST policies are enforced as MinIO would) and the bucket created. To take
+//! the store away from the code under test, put a [`TcpProxy`](super::TcpProxy) in front of
+//! [`TestS3::addr`] and cut it.
 
-use std::sync::Arc;
+use std::net::SocketAddr;
 
 use anyhow::Context;
-use futures::FutureExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
-use super::switchable::Switchable;
 use crate::settings::S3Settings;
 use crate::storage::Storage;
 
-/// The server stays up while this value lives; `stop` and `restart` (same port, same
-/// objects) simulate an outage of the store.
+/// The server stays up while this value lives.
 pub struct TestS3 {
     pub settings: S3Settings,
-    server: Switchable,
+    addr: SocketAddr,
+    server: JoinHandle<()>,
     // Declared last: the directory is deleted after the server has stopped.
     _root: tempfile::TempDir,
 }
@@ -42,19 +44,22 @@ impl TestS3 {
             settings.secret_key.expose_secret().to_owned(),
         ));
         let service = builder.build();
-        let server = Switchable::start(Arc::new(move |socket| {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("Failed to bind the test S3 server")?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(super::serve(listener, move |socket| {
             let service = service.clone();
             async move {
                 let _closed = ConnBuilder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(socket), service)
                     .await;
             }
-            .boxed()
-        }))
-        .await?;
-        settings.endpoint = format!("http://{}", server.addr());
+        }));
+        settings.endpoint = format!("http://{addr}");
         let s3 = Self {
             settings,
+            addr,
             server,
             _root: root,
         };
@@ -62,18 +67,19 @@ impl TestS3 {
         Ok(s3)
     }
 
+    /// Where the server listens (`settings.endpoint` points here).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// A client for this server's bucket.
     pub fn storage(&self) -> anyhow::Result<Storage> {
         Storage::new(&self.settings)
     }
+}
 
-    /// Closes the listener and every open connection; stored objects are kept.
-    pub fn stop(&mut self) {
-        self.server.stop();
-    }
-
-    /// Serves again on the same port, with the same objects.
-    pub async fn restart(&mut self) -> anyhow::Result<()> {
-        self.server.restart().await
+impl Drop for TestS3 {
+    fn drop(&mut self) {
+        self.server.abort();
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::testing::{TcpProxy, TestDatabase};
+use common::testing::{TcpProxy, TestDatabase, admin_query};
 use secrecy::{ExposeSecret, SecretString};
 
 async fn count_tables(pool: &deadpool_postgres::Pool) -> anyhow::Result<i64> {
@@ -35,12 +35,7 @@ async fn the_pool_fails_fast_while_postgres_is_unreachable_and_recovers_by_itsel
         .await
         .unwrap();
     let mut settings = db.settings.clone();
-    settings.url = SecretString::from(
-        db.settings
-            .url
-            .expose_secret()
-            .replace("127.0.0.1:5432", &proxy.addr().to_string()),
-    );
+    settings.url = SecretString::from(proxy.route(db.settings.url.expose_secret()));
     settings.pool_timeout_ms = 500;
     let pool = common::db::pool(&settings).unwrap();
     assert_eq!(count_tables(&pool).await.unwrap(), 5);
@@ -64,17 +59,14 @@ async fn the_pool_fails_fast_while_postgres_is_unreachable_and_recovers_by_itsel
 async fn dropping_a_test_database_removes_it_from_the_server() {
     let db = TestDatabase::create().await.unwrap();
     let name = db.name.clone();
-    let admin = TestDatabase::create().await.unwrap();
 
     drop(db);
 
-    let client = admin.pool.get().await.unwrap();
-    let row = client
-        .query_one(
-            "SELECT count(*) FROM pg_database WHERE datname = $1",
-            &[&name],
-        )
-        .await
-        .unwrap();
-    assert_eq!(row.get::<_, i64>(0), 0);
+    let rows = admin_query(
+        "SELECT count(*) FROM pg_database WHERE datname = $1",
+        &[&name],
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows[0].get::<_, i64>(0), 0);
 }

@@ -1,42 +1,14 @@
 //! The storage wrapper against a real (in-process, signature-checking) S3 server: presigned
-//! browser uploads are enforced by the store, and reads respect the caller's size cap.
+//! browser uploads are enforced by the store, reads respect the caller's size cap, and a
+//! store that goes away is reported as unavailable.
 
 use std::time::Duration;
 
-use common::storage::{ObjectInfo, PresignedUpload, StorageError};
-use common::testing::TestS3;
+use common::storage::{ObjectInfo, PresignedUpload, Storage, StorageError};
+use common::testing::{BrowserUpload, TcpProxy, TestS3};
 
 const KEY: &str = "covers/collection/0b5a0e44-7b1e-4a39-9b5e-1f0c7a3f6c11/upload-1";
 const PNG_HEADER: &[u8] = b"\x89PNG\r\n\x1a\nnot really an image, the store does not care";
-
-/// Posts the form as a browser or `curl -F` would: policy fields first, then the
-/// Content-Type, the file last.
-async fn upload(
-    handle: &PresignedUpload,
-    key_override: Option<&str>,
-    content_type: &str,
-    body: Vec<u8>,
-) -> reqwest::StatusCode {
-    let mut form = reqwest::multipart::Form::new();
-    for (name, value) in &handle.fields {
-        let value = match (name.as_str(), key_override) {
-            ("key", Some(other)) => other.to_owned(),
-            _ => value.clone(),
-        };
-        form = form.text(name.clone(), value);
-    }
-    form = form.text("Content-Type", content_type.to_owned()).part(
-        "file",
-        reqwest::multipart::Part::bytes(body).file_name("cover.png"),
-    );
-    reqwest::Client::new()
-        .post(&handle.url)
-        .multipart(form)
-        .send()
-        .await
-        .expect("the S3 server answers")
-        .status()
-}
 
 async fn presigned(s3: &TestS3, max_bytes: u32, ttl: Duration) -> PresignedUpload {
     s3.storage()
@@ -51,7 +23,9 @@ async fn presigned_post_with_its_fields_stores_the_object_under_the_exact_key() 
     let s3 = TestS3::start().await.unwrap();
     let handle = presigned(&s3, 1024, Duration::from_secs(600)).await;
 
-    let status = upload(&handle, None, "image/png", PNG_HEADER.to_vec()).await;
+    let status = BrowserUpload::from(&handle)
+        .send("image/png", PNG_HEADER.to_vec())
+        .await;
 
     assert!(status.is_success(), "upload answered {status}");
     let storage = s3.storage().unwrap();
@@ -83,7 +57,9 @@ async fn presigned_post_rejects_a_file_over_max_bytes_and_stores_nothing() {
     let s3 = TestS3::start().await.unwrap();
     let handle = presigned(&s3, 16, Duration::from_secs(600)).await;
 
-    let status = upload(&handle, None, "image/png", vec![7; 17]).await;
+    let status = BrowserUpload::from(&handle)
+        .send("image/png", vec![7; 17])
+        .await;
 
     assert!(status.is_client_error(), "upload answered {status}");
     assert_eq!(s3.storage().unwrap().head(KEY).await.unwrap(), None);
@@ -94,7 +70,9 @@ async fn presigned_post_rejects_a_content_type_that_is_not_an_image() {
     let s3 = TestS3::start().await.unwrap();
     let handle = presigned(&s3, 1024, Duration::from_secs(600)).await;
 
-    let status = upload(&handle, None, "text/html", PNG_HEADER.to_vec()).await;
+    let status = BrowserUpload::from(&handle)
+        .send("text/html", PNG_HEADER.to_vec())
+        .await;
 
     assert!(status.is_client_error(), "upload answered {status}");
     assert_eq!(s3.storage().unwrap().head(KEY).await.unwrap(), None);
@@ -106,7 +84,10 @@ async fn presigned_post_rejects_an_upload_to_another_key() {
     let handle = presigned(&s3, 1024, Duration::from_secs(600)).await;
     let other_key = "covers/collection/someone-else/upload-2";
 
-    let status = upload(&handle, Some(other_key), "image/png", PNG_HEADER.to_vec()).await;
+    let status = BrowserUpload::from(&handle)
+        .with_key(other_key)
+        .send("image/png", PNG_HEADER.to_vec())
+        .await;
 
     assert!(status.is_client_error(), "upload answered {status}");
     let storage = s3.storage().unwrap();
@@ -120,7 +101,9 @@ async fn presigned_post_rejects_an_upload_after_the_policy_expired() {
     let handle = presigned(&s3, 1024, Duration::from_secs(1)).await;
     tokio::time::sleep(Duration::from_millis(2_100)).await;
 
-    let status = upload(&handle, None, "image/png", PNG_HEADER.to_vec()).await;
+    let status = BrowserUpload::from(&handle)
+        .send("image/png", PNG_HEADER.to_vec())
+        .await;
 
     assert!(status.is_client_error(), "upload answered {status}");
     assert_eq!(s3.storage().unwrap().head(KEY).await.unwrap(), None);
@@ -156,12 +139,15 @@ async fn get_refuses_an_object_over_the_cap_and_head_of_a_missing_key_is_none() 
 
 #[tokio::test]
 async fn a_stopped_store_is_unavailable_quickly_and_recovers_after_restart() {
-    let mut s3 = TestS3::start().await.unwrap();
-    let storage = s3.storage().unwrap();
+    let s3 = TestS3::start().await.unwrap();
+    let mut proxy = TcpProxy::start(s3.addr()).await.unwrap();
+    let mut settings = s3.settings.clone();
+    settings.endpoint = proxy.route(&s3.settings.endpoint);
+    let storage = Storage::new(&settings).unwrap();
     storage.put(KEY, b"kept", "image/png").await.unwrap();
     storage.health().await.unwrap();
 
-    s3.stop();
+    proxy.cut();
     let started = std::time::Instant::now();
     let health = storage.health().await;
     let get = storage.get(KEY, 100).await;
@@ -173,7 +159,7 @@ async fn a_stopped_store_is_unavailable_quickly_and_recovers_after_restart() {
     assert!(matches!(get, Err(StorageError::Unavailable(_))), "{get:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
 
-    s3.restart().await.unwrap();
+    proxy.restore().await.unwrap();
     storage.health().await.unwrap();
     assert_eq!(storage.get(KEY, 100).await.unwrap(), b"kept");
 }
