@@ -1,10 +1,11 @@
 //! `api-service` subcommands. Everything they run lives in the library, so tests boot the
 //! same code.
 
+use api_service::admin;
 use api_service::settings::Settings;
 use api_service::startup::Application;
-use api_service::{admin, healthcheck};
 use clap::{Parser, Subcommand};
+use common::health::healthcheck;
 use uuid::Uuid;
 
 /// Cover color pipeline REST API. Configured by `APP__…` variables (see README).
@@ -86,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Healthcheck => {
-            if let Err(error) = healthcheck::check(settings.api.port) {
+            if let Err(error) = healthcheck(settings.api.port) {
                 eprintln!("unhealthy: {error:#}");
                 std::process::exit(1);
             }

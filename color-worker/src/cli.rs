@@ -1,38 +1,13 @@
-//! The small subcommands: `healthcheck` for container probes and `extract` for people
-//! checking what colors a cover will get (and for benchmarks).
+//! The `extract` subcommand, for people checking what colors a cover will get (and for
+//! benchmarks).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use serde_json::json;
 
 use crate::palette;
 use crate::settings::Settings;
-
-pub fn healthcheck(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let url = format!("http://127.0.0.1:{}/healthz", settings.worker.http_port);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let healthy = runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .build()
-            .ok()?;
-        client
-            .get(&url)
-            .send()
-            .await
-            .ok()
-            .map(|r| r.status().is_success())
-    });
-    Ok(if healthy == Some(true) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
 
 /// One JSON line per file: `{"file", "image_colors", "player_color", …}` or `{"file", "error"}`.
 pub fn extract(settings: &Settings, files: &[PathBuf]) -> anyhow::Result<ExitCode> {

@@ -1,13 +1,13 @@
-//! The delivery loop: connects (and reconnects) to RabbitMQ, declares the topology, takes
-//! up to `prefetch` deliveries at a time, and acknowledges each only after its outcome is
-//! committed. Transient failures are retried with backoff up to `max_attempts`, then the
-//! upload is marked failed and the message dead-lettered. On shutdown it stops taking
-//! deliveries, lets in-flight ones finish within the grace period, and leaves the rest
-//! unacknowledged so RabbitMQ redelivers them to another worker.
+//! The runner: owns the delivery mechanics. Connects (and reconnects) to RabbitMQ, declares
+//! the topology, takes up to `prefetch` deliveries at a time, decodes each notification, hands
+//! covers to the handler (`process.rs`) and replies after the outcome is committed: ack,
+//! requeue after a backoff (the handler says when to give up: then the message is
+//! dead-lettered), or nothing while shutting down. On shutdown it stops taking deliveries,
+//! lets in-flight ones finish within the grace period, has the rest give their claims back,
+//! and leaves them unacknowledged so RabbitMQ redelivers them to another worker.
 
-use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::events::{self, Notification};
@@ -22,11 +22,14 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::process::Processor;
+use crate::process::{Outcome, Processor};
 use crate::settings::WorkerSettings;
 
 /// Longest pause between reconnection attempts while the broker is down.
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(10);
+/// After the grace period, how long abandoned deliveries get to give their claims back (one
+/// UPDATE each, bounded by the pool timeout).
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Consumer {
     pub amqp: AmqpSettings,
@@ -34,17 +37,6 @@ pub struct Consumer {
     pub processor: Processor,
     /// True while a consuming channel is open; read by /readyz.
     pub connected: Arc<AtomicBool>,
-}
-
-/// What one delivery's handling asks of the broker.
-enum Reply {
-    Ack,
-    /// Back on the queue for another attempt.
-    Retry,
-    /// To the dead-letter queue.
-    DeadLetter,
-    /// Nothing: shutting down mid-retry; the message is redelivered when the channel closes.
-    Abandon,
 }
 
 impl Consumer {
@@ -116,21 +108,22 @@ impl Consumer {
         shutdown: &CancellationToken,
     ) {
         let mut tasks = JoinSet::new();
-        let in_flight = Arc::new(Mutex::new(HashSet::new()));
+        // Cancelled when the drain's grace period is over: handlers give their claims back.
+        let abandon = CancellationToken::new();
         loop {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => {
-                    self.drain(tasks, &in_flight).await;
+                    self.drain(tasks, &abandon).await;
                     return;
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 delivery = consumer.next() => match delivery {
                     Some(Ok(delivery)) => {
                         let this = Arc::clone(self);
-                        let in_flight = Arc::clone(&in_flight);
                         let shutdown = shutdown.clone();
-                        tasks.spawn(async move { this.handle(delivery, &in_flight, &shutdown).await });
+                        let abandon = abandon.clone();
+                        tasks.spawn(async move { this.deliver(delivery, &shutdown, &abandon).await });
                     }
                     Some(Err(error)) => {
                         warn!(error = %error, "Lost the RabbitMQ connection; reconnecting");
@@ -146,51 +139,50 @@ impl Consumer {
         while tasks.join_next().await.is_some() {}
     }
 
-    /// Lets in-flight deliveries finish within the grace period; abandons the rest, giving
-    /// their claims back so that their redelivery is processed at once.
-    async fn drain(&self, mut tasks: JoinSet<()>, in_flight: &Mutex<HashSet<String>>) {
-        let grace = self.worker.shutdown_grace();
+    /// Lets in-flight deliveries finish within the grace period, then has the rest give their
+    /// claims back (the handler does that when `abandon` is cancelled) so that their
+    /// redelivery is processed at once.
+    async fn drain(&self, mut tasks: JoinSet<()>, abandon: &CancellationToken) {
+        let grace = self.worker.shutdown_grace;
         info!(in_flight = tasks.len(), ?grace, "Draining");
-        let finished =
-            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
-        if finished.is_ok() {
+        let all_done = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all_done).await.is_ok() {
             return;
         }
-        tasks.shutdown().await;
-        let abandoned: Vec<String> = in_flight.lock().expect("lock").drain().collect();
         warn!(
-            count = abandoned.len(),
+            count = tasks.len(),
             "Abandoning deliveries still in flight after the grace period"
         );
-        if let Ok(client) = self.processor.pool.get().await {
-            for key in abandoned {
-                if let Err(error) = crate::store::release(&client, &key).await {
-                    warn!(error = %error, key, "Failed to release an abandoned claim");
-                }
-            }
+        abandon.cancel();
+        let released = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(RELEASE_TIMEOUT, released)
+            .await
+            .is_err()
+        {
+            // Their claims run out with the lease instead.
+            tasks.shutdown().await;
         }
     }
 
-    async fn handle(
+    /// Decodes one delivery, has the handler process it, and replies to the broker.
+    async fn deliver(
         &self,
         delivery: Delivery,
-        in_flight: &Mutex<HashSet<String>>,
         shutdown: &CancellationToken,
+        abandon: &CancellationToken,
     ) {
         let metrics = &self.processor.metrics;
         metrics.in_flight.inc();
         let started = Instant::now();
         let attempt = previous_deliveries(&delivery) + 1;
-        let (reply, label) = match events::parse_notification(&delivery.data) {
+        let outcome = match events::parse_notification(&delivery.data) {
             Err(error) => {
                 warn!(error = %error, "Dead-lettering a malformed notification");
-                metrics.failed.with_label_values(&["malformed_event"]).inc();
-                (Reply::DeadLetter, "malformed_event")
+                Outcome::MalformedEvent
             }
             Ok(Notification::Ignored(reason)) => {
                 debug!(reason, "Ignoring notification");
-                metrics.processed.with_label_values(&["ignored"]).inc();
-                (Reply::Ack, "ignored")
+                Outcome::Ignored
             }
             Ok(Notification::CoverUploaded(object))
                 if object.bucket != self.processor.storage.bucket_name() =>
@@ -199,84 +191,55 @@ impl Consumer {
                     bucket = object.bucket,
                     "Ignoring notification for another bucket"
                 );
-                metrics.processed.with_label_values(&["ignored"]).inc();
-                (Reply::Ack, "ignored")
+                Outcome::Ignored
             }
             Ok(Notification::CoverUploaded(object)) => {
                 let span = info_span!("cover", key = %object.key, attempt);
-                in_flight.lock().expect("lock").insert(object.key.clone());
-                let reply = self
-                    .process(&object.key, attempt, shutdown)
+                self.processor
+                    .process(&object.key, attempt, abandon)
                     .instrument(span)
-                    .await;
-                in_flight.lock().expect("lock").remove(&object.key);
-                reply
-            }
-        };
-        let result = match reply {
-            Reply::Ack => delivery.acker.ack(BasicAckOptions::default()).await,
-            Reply::Retry => {
-                delivery
-                    .acker
-                    .nack(BasicNackOptions {
-                        requeue: true,
-                        ..Default::default()
-                    })
                     .await
             }
-            Reply::DeadLetter => {
-                delivery
-                    .acker
-                    .nack(BasicNackOptions {
-                        requeue: false,
-                        ..Default::default()
-                    })
-                    .await
-            }
-            Reply::Abandon => Ok(()),
         };
-        if let Err(error) = result {
+        let outcome = match outcome {
+            // Wait out the backoff before requeueing: a requeued message is redelivered at once.
+            Outcome::Retry { dependency } => {
+                let delay = self.worker.backoff(attempt);
+                info!(retry_in = ?delay, "Retrying later");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => Outcome::Retry { dependency },
+                    _ = shutdown.cancelled() => Outcome::Abandoned,
+                }
+            }
+            outcome => outcome,
+        };
+        if let Err(error) = reply(&delivery, &outcome).await {
             // The channel is gone; RabbitMQ redelivers, and the claim makes that harmless.
             warn!(error = %error, "Failed to acknowledge a delivery");
         }
-        metrics
-            .processing_seconds
-            .with_label_values(&[label])
-            .observe(started.elapsed().as_secs_f64());
+        metrics.record(&outcome, started.elapsed());
         metrics.in_flight.dec();
     }
+}
 
-    async fn process(
-        &self,
-        key: &str,
-        attempt: u32,
-        shutdown: &CancellationToken,
-    ) -> (Reply, &'static str) {
-        let metrics = &self.processor.metrics;
-        match self.processor.process(key).await {
-            Ok(outcome) => (Reply::Ack, outcome.label()),
-            Err(transient) if attempt >= self.worker.max_attempts => {
-                warn!(
-                    error = format!("{:#}", transient.source),
-                    "Giving up after {attempt} attempts"
-                );
-                self.processor.give_up(key, attempt, &transient).await;
-                metrics.failed.with_label_values(&["gave_up"]).inc();
-                (Reply::DeadLetter, "gave_up")
-            }
-            Err(transient) => {
-                let delay = self.worker.backoff(attempt);
-                warn!(error = format!("{:#}", transient.source), retry_in = ?delay, "Transient failure; will retry");
-                metrics
-                    .retried
-                    .with_label_values(&[transient.dependency])
-                    .inc();
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => (Reply::Retry, "retried"),
-                    _ = shutdown.cancelled() => (Reply::Abandon, "abandoned"),
-                }
-            }
-        }
+/// What an outcome asks of the broker: done (ack), another attempt (requeue), to the
+/// dead-letter queue, or nothing (shutting down: the message is redelivered when the channel
+/// closes).
+async fn reply(delivery: &Delivery, outcome: &Outcome) -> Result<(), lapin::Error> {
+    let nack = |requeue| BasicNackOptions {
+        requeue,
+        ..Default::default()
+    };
+    match outcome {
+        Outcome::Applied
+        | Outcome::Superseded
+        | Outcome::Failed(_)
+        | Outcome::Duplicate
+        | Outcome::UnknownKey
+        | Outcome::Ignored => delivery.acker.ack(BasicAckOptions::default()).await,
+        Outcome::Retry { .. } => delivery.acker.nack(nack(true)).await,
+        Outcome::GaveUp | Outcome::MalformedEvent => delivery.acker.nack(nack(false)).await,
+        Outcome::Abandoned => Ok(()),
     }
 }
 

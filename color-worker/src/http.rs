@@ -1,18 +1,14 @@
 //! The worker's operations endpoint: /healthz (alive), /readyz (Postgres, RabbitMQ and the
-//! bucket reachable) and /metrics (Prometheus).
+//! bucket reachable, in the API's vocabulary: `common::health`) and /metrics (Prometheus).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
-use serde_json::json;
+use common::health::{self, Readiness};
 
 use crate::process::Processor;
-
-/// Longest a readiness probe waits on Postgres before calling it down.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 struct Probes {
@@ -34,7 +30,7 @@ pub fn serve(
             .app_data(web::Data::new(probes.clone()))
             .route(
                 "/healthz",
-                web::get().to(|| async { HttpResponse::Ok().json(json!({"ok": true})) }),
+                web::get().to(|| async { HttpResponse::Ok().json(Readiness::of([])) }),
             )
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
@@ -48,26 +44,26 @@ pub fn serve(
 }
 
 async fn readyz(probes: web::Data<Probes>) -> HttpResponse {
-    let postgres = tokio::time::timeout(PROBE_TIMEOUT, async {
-        let client = probes.processor.pool.get().await.ok()?;
-        client.simple_query("SELECT 1").await.ok()
-    })
-    .await
-    .ok()
-    .flatten()
-    .is_some();
-    let rabbitmq = probes.broker_connected.load(Ordering::Relaxed);
-    let bucket = probes.processor.storage.health().await.is_ok();
-    let status = |up: bool| if up { "ok" } else { "unavailable" };
-    let body = json!({
-        "ok": postgres && rabbitmq && bucket,
-        "checks": {"postgres": status(postgres), "rabbitmq": status(rabbitmq), "bucket": status(bucket)},
-    });
-    if postgres && rabbitmq && bucket {
-        HttpResponse::Ok().json(body)
+    let processor = &probes.processor;
+    let (postgres, s3) = tokio::join!(
+        health::postgres(&processor.pool),
+        processor.storage.health()
+    );
+    let rabbitmq = match probes.broker_connected.load(Ordering::Relaxed) {
+        true => Ok(()),
+        false => Err(anyhow::anyhow!("no consuming channel")),
+    };
+    let readiness = Readiness::of([
+        (health::POSTGRES, postgres),
+        (health::S3, s3.map_err(Into::into)),
+        (health::RABBITMQ, rabbitmq),
+    ]);
+    let mut response = if readiness.ok {
+        HttpResponse::Ok()
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+        HttpResponse::ServiceUnavailable()
+    };
+    response.json(readiness)
 }
 
 async fn metrics(probes: web::Data<Probes>) -> HttpResponse {

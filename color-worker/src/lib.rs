@@ -10,5 +10,4 @@ pub mod process;
 pub mod reconcile;
 pub mod settings;
 pub mod startup;
-pub mod store;
 pub mod topology;

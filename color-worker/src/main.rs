@@ -34,7 +34,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings: Settings = match common::settings::load(cli.config.as_deref()) {
+    let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("{error:#}");
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run => run(settings),
-        Command::Healthcheck => color_worker::cli::healthcheck(&settings),
+        Command::Healthcheck => healthcheck(&settings),
         Command::Extract { files } => color_worker::cli::extract(&settings, &files),
     };
     match result {
@@ -53,6 +53,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn healthcheck(settings: &Settings) -> anyhow::Result<ExitCode> {
+    common::health::healthcheck(settings.worker.http_port)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(settings: Settings) -> anyhow::Result<ExitCode> {

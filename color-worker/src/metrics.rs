@@ -1,9 +1,14 @@
 //! The worker's Prometheus metrics. Names are constants of this module; one registry per
 //! worker so that tests running several workers in one process don't share counters.
+//! [`Metrics::record`] is the one place an outcome is counted.
+
+use std::time::Duration;
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
+
+use crate::process::Outcome;
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -50,7 +55,7 @@ impl Metrics {
         let processing_seconds = HistogramVec::new(
             HistogramOpts::new(
                 "color_worker_processing_seconds",
-                "Time from delivery to acknowledgement",
+                "Time from delivery (or reconciler pick-up) to outcome",
             )
             // Covers take ~10 ms (small PNG) to ~1 s (large JPEG); retries add seconds.
             .buckets(vec![
@@ -80,6 +85,29 @@ impl Metrics {
             processing_seconds,
             in_flight,
         }
+    }
+
+    /// Counts how handling a delivery or a reconciled upload ended: the one place outcomes
+    /// become metrics.
+    pub fn record(&self, outcome: &Outcome, elapsed: Duration) {
+        let label = outcome.label();
+        match outcome {
+            Outcome::Applied
+            | Outcome::Superseded
+            | Outcome::Duplicate
+            | Outcome::UnknownKey
+            | Outcome::Ignored => self.processed.with_label_values(&[label]).inc(),
+            Outcome::Failed(_) | Outcome::GaveUp | Outcome::MalformedEvent => {
+                self.failed.with_label_values(&[label]).inc()
+            }
+            Outcome::Retry { dependency } => {
+                self.retried.with_label_values(&[dependency.label()]).inc()
+            }
+            Outcome::Abandoned => {}
+        }
+        self.processing_seconds
+            .with_label_values(&[label])
+            .observe(elapsed.as_secs_f64());
     }
 
     /// The Prometheus text exposition of every metric.

@@ -1,6 +1,6 @@
 //! Pure color extraction of a cover: bounded decode → downscale → NeuQuant palette refined in
 //! OKLab → population per color → near-duplicates merged → `player_color` and its WCAG variants.
-//! No I/O: bytes in, [`Extracted`] out, so the worker calls it from a blocking thread and the
+//! No I/O: bytes in, [`CoverColors`] out, so the worker calls it from a blocking thread and the
 //! `extract` subcommand, tests and benchmarks call exactly what production runs.
 //!
 //! Transparent pixels (alpha < 128) are ignored everywhere; an image with no opaque pixel at all
@@ -15,7 +15,7 @@ mod quantize;
 pub use accent::contrast_ratio;
 pub use decode::WORKING_SIZE;
 
-use common::colors::ImageColor;
+use common::colors::{CoverColors, ImageColor};
 use palette::{FromColor, Hsl, Srgb};
 
 /// Bounds that keep a hostile image from exhausting memory.
@@ -41,15 +41,6 @@ impl Default for Limits {
             max_alloc_bytes: 512 * 1024 * 1024,
         }
     }
-}
-
-/// What a cover gets: its palette and accent colors, exactly as stored.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Extracted {
-    pub image_colors: Vec<ImageColor>,
-    pub player_color: String,
-    pub player_color_light: String,
-    pub player_color_dark: String,
 }
 
 /// Why an image cannot get colors; the message is stored as the upload's `error`, so it is
@@ -79,7 +70,7 @@ pub enum ExtractError {
 }
 
 /// Extracts the palette and accent colors of an encoded image (JPEG, PNG, WebP, GIF).
-pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, ExtractError> {
+pub fn extract(bytes: &[u8], limits: &Limits) -> Result<CoverColors, ExtractError> {
     let pixels = decode::opaque_pixels(bytes, limits)?;
     if pixels.is_empty() {
         return Err(ExtractError::NoOpaquePixels);
@@ -92,7 +83,7 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, ExtractError>
         .enumerate()
         .map(|(index, swatch)| image_color(swatch.rgb, swatch.area, index == accent))
         .collect();
-    Ok(Extracted {
+    Ok(CoverColors {
         image_colors,
         player_color: hex(player),
         player_color_light: hex(accent::with_contrast(player, [255, 255, 255])),

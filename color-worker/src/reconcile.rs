@@ -3,15 +3,15 @@
 //! the same processing path; uploads whose URL expired with no object become `expired`.
 //! One replica at a time reconciles (advisory lock), so it is safe to run everywhere.
 
-use std::time::Duration;
+use std::time::Instant;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::process::Processor;
+use crate::process::{Outcome, Processor};
 use crate::settings::WorkerSettings;
-use crate::store;
+use common::uploads;
 
 /// Uploads looked at per pass; the next pass takes the rest.
 const BATCH: i64 = 100;
@@ -24,15 +24,14 @@ pub struct Pass {
 }
 
 pub async fn run(processor: Processor, settings: WorkerSettings, shutdown: CancellationToken) {
-    let mut interval =
-        tokio::time::interval(Duration::from_secs(settings.reconcile_interval_secs.max(1)));
+    let mut interval = tokio::time::interval(settings.reconcile_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = interval.tick() => {}
         }
-        match reconcile_once(&processor, &settings).await {
+        match reconcile_once(&processor, &settings, &shutdown).await {
             Ok(pass) if pass != Pass::default() => info!(?pass, "Reconciled overdue uploads"),
             Ok(_) => {}
             Err(error) => warn!(error = format!("{error:#}"), "Reconciliation pass failed"),
@@ -40,9 +39,12 @@ pub async fn run(processor: Processor, settings: WorkerSettings, shutdown: Cance
     }
 }
 
+/// One pass over the overdue uploads. A pass that meets an unavailable dependency stops;
+/// the next one starts over. Shutdown stops it too (the cover in hand gives its claim back).
 pub async fn reconcile_once(
     processor: &Processor,
     settings: &WorkerSettings,
+    shutdown: &CancellationToken,
 ) -> anyhow::Result<Pass> {
     let mut client = processor
         .pool
@@ -51,20 +53,15 @@ pub async fn reconcile_once(
         .context("Failed to get a connection")?;
     let tx = client.transaction().await.context("Failed to begin")?;
     let mut pass = Pass::default();
-    if !store::try_reconcile_lock(&tx)
+    if !uploads::try_reconcile_lock(&tx)
         .await
         .context("Failed to take the reconcile lock")?
     {
         return Ok(pass); // another replica is on it
     }
-    let overdue = store::overdue(
-        &tx,
-        settings.reconcile_grace_secs as i64,
-        settings.claim_lease_secs as i64,
-        BATCH,
-    )
-    .await
-    .context("Failed to list overdue uploads")?;
+    let overdue = uploads::overdue(&tx, settings.reconcile_grace, settings.claim_lease, BATCH)
+        .await
+        .context("Failed to list overdue uploads")?;
     for upload in overdue {
         let found = processor
             .storage
@@ -72,9 +69,18 @@ pub async fn reconcile_once(
             .await
             .context("Failed to check an object")?;
         if found.is_some() {
-            processor.process(&upload.object_key).await?;
-            pass.processed += 1;
-        } else if upload.expired && store::expire(&tx, upload.id).await? {
+            let started = Instant::now();
+            // Not a delivery: one attempt, never given up here (a later pass tries again).
+            let outcome = processor.process(&upload.object_key, 1, shutdown).await;
+            processor.metrics.record(&outcome, started.elapsed());
+            match outcome {
+                Outcome::Retry { dependency } => {
+                    anyhow::bail!("{} unavailable", dependency.label())
+                }
+                Outcome::Abandoned => break,
+                _ => pass.processed += 1,
+            }
+        } else if upload.expired && uploads::expire(&tx, upload.id).await? {
             pass.expired += 1;
         }
     }

@@ -1,8 +1,12 @@
-//! The color-worker's configuration: the shared sections plus `worker`.
+//! The color-worker's configuration: the shared sections plus `worker`, validated once at
+//! start so a bad deployment stops with the key's name.
 
+use std::path::Path;
 use std::time::Duration;
 
-use common::settings::{AmqpSettings, DatabaseSettings, S3Settings, TelemetrySettings};
+use common::settings::{
+    AmqpSettings, DatabaseSettings, S3Settings, TelemetrySettings, millis, secs,
+};
 use serde::Deserialize;
 
 use crate::palette::Limits;
@@ -19,6 +23,15 @@ pub struct Settings {
     pub worker: WorkerSettings,
 }
 
+impl Settings {
+    /// Loads (defaults → `file` or `APP_CONFIG_FILE` → `APP__…`) and validates the settings.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let settings: Self = common::settings::load(file)?;
+        settings.worker.validate()?;
+        Ok(settings)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerSettings {
@@ -32,25 +45,30 @@ pub struct WorkerSettings {
     pub prefetch: u16,
     /// On SIGTERM: how long in-flight covers may take to finish before they are abandoned
     /// (and redelivered elsewhere). Keep below Kubernetes' terminationGracePeriodSeconds.
-    pub shutdown_grace_secs: u64,
+    #[serde(rename = "shutdown_grace_secs", with = "secs")]
+    pub shutdown_grace: Duration,
     /// Objects larger than this are refused without being downloaded. Slightly above the
     /// API's upload_max_bytes so that every upload the policy admitted is processed.
     pub max_object_bytes: u64,
     /// Largest width × height decoded; bigger images fail as decompression bombs.
     pub max_pixels: u64,
     /// Deliveries of one notification before a transient failure is given up: the upload
-    /// is marked failed and the message dead-lettered. Must not exceed the queue's
-    /// x-delivery-limit (`common::events::DELIVERY_LIMIT`), or the broker gives up first.
+    /// is marked failed and the message dead-lettered. At most the queue's x-delivery-limit
+    /// (`common::events::DELIVERY_LIMIT`), or the broker gives up first.
     pub max_attempts: u32,
     /// First retry delay after a transient failure; doubles per attempt up to 30 s.
-    pub retry_backoff_ms: u64,
+    #[serde(rename = "retry_backoff_ms", with = "millis")]
+    pub retry_backoff: Duration,
     /// How often the reconciler looks for uploads whose notification never came.
-    pub reconcile_interval_secs: u64,
+    #[serde(rename = "reconcile_interval_secs", with = "secs")]
+    pub reconcile_interval: Duration,
     /// A pending upload younger than this is left to its notification.
-    pub reconcile_grace_secs: u64,
+    #[serde(rename = "reconcile_grace_secs", with = "secs")]
+    pub reconcile_grace: Duration,
     /// A 'processing' claim older than this belongs to a worker that died; it may be
     /// taken over. Far above the slowest cover's processing time (~1 s).
-    pub claim_lease_secs: u64,
+    #[serde(rename = "claim_lease_secs", with = "secs")]
+    pub claim_lease: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -59,19 +77,57 @@ impl Default for WorkerSettings {
             http_host: "0.0.0.0".to_owned(),
             http_port: 9090,
             prefetch: 4,
-            shutdown_grace_secs: 30,
+            shutdown_grace: Duration::from_secs(30),
             max_object_bytes: 21 * 1024 * 1024,
             max_pixels: Limits::default().max_pixels,
             max_attempts: common::events::DELIVERY_LIMIT,
-            retry_backoff_ms: 1_000,
-            reconcile_interval_secs: 30,
-            reconcile_grace_secs: 60,
-            claim_lease_secs: 300,
+            retry_backoff: Duration::from_secs(1),
+            reconcile_interval: Duration::from_secs(30),
+            reconcile_grace: Duration::from_secs(60),
+            claim_lease: Duration::from_secs(300),
         }
     }
 }
 
+/// Longest wait before a retry, however many attempts came before.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
 impl WorkerSettings {
+    fn validate(&self) -> anyhow::Result<()> {
+        use anyhow::ensure;
+        ensure!(
+            self.prefetch > 0,
+            "worker.prefetch (APP__WORKER__PREFETCH) must be at least 1"
+        );
+        let limit = common::events::DELIVERY_LIMIT;
+        ensure!(
+            (1..=limit).contains(&self.max_attempts),
+            "worker.max_attempts (APP__WORKER__MAX_ATTEMPTS) must be between 1 and the work \
+             queue's delivery limit, {limit}"
+        );
+        ensure!(
+            self.max_object_bytes > 0,
+            "worker.max_object_bytes (APP__WORKER__MAX_OBJECT_BYTES) must be positive"
+        );
+        ensure!(
+            self.max_pixels > 0,
+            "worker.max_pixels (APP__WORKER__MAX_PIXELS) must be positive"
+        );
+        ensure!(
+            !self.reconcile_interval.is_zero(),
+            "worker.reconcile_interval_secs (APP__WORKER__RECONCILE_INTERVAL_SECS) must be at \
+             least 1"
+        );
+        // A lease shorter than a drain would let another worker take over covers that are
+        // still being finished.
+        ensure!(
+            self.claim_lease > self.shutdown_grace,
+            "worker.claim_lease_secs (APP__WORKER__CLAIM_LEASE_SECS) must be longer than \
+             worker.shutdown_grace_secs"
+        );
+        Ok(())
+    }
+
     pub fn limits(&self) -> Limits {
         Limits {
             max_pixels: self.max_pixels,
@@ -79,14 +135,46 @@ impl WorkerSettings {
         }
     }
 
-    pub fn shutdown_grace(&self) -> Duration {
-        Duration::from_secs(self.shutdown_grace_secs)
-    }
-
     /// Delay before redelivering a message that failed `attempt` times (1-based).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u64 << attempt.saturating_sub(1).min(16);
-        Duration::from_millis(self.retry_backoff_ms.saturating_mul(factor))
-            .min(Duration::from_secs(30))
+        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        self.retry_backoff.saturating_mul(factor).min(MAX_BACKOFF)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid() {
+        WorkerSettings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn settings_that_cannot_work_are_refused_with_the_key() {
+        let cases: [(&str, fn(&mut WorkerSettings)); 4] = [
+            ("worker.prefetch", |s| s.prefetch = 0),
+            ("worker.max_attempts", |s| s.max_attempts = 6),
+            ("worker.max_attempts", |s| s.max_attempts = 0),
+            ("worker.claim_lease_secs", |s| {
+                s.claim_lease = Duration::from_secs(10);
+                s.shutdown_grace = Duration::from_secs(30);
+            }),
+        ];
+        for (key, spoil) in cases {
+            let mut settings = WorkerSettings::default();
+            spoil(&mut settings);
+            let error = settings.validate().unwrap_err().to_string();
+            assert!(error.starts_with(key), "{key}: {error}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_thirty_seconds() {
+        let settings = WorkerSettings::default();
+        assert_eq!(settings.backoff(1), Duration::from_secs(1));
+        assert_eq!(settings.backoff(3), Duration::from_secs(4));
+        assert_eq!(settings.backoff(40), MAX_BACKOFF);
     }
 }

@@ -42,7 +42,8 @@ impl Worker {
             storage,
             limits: settings.worker.limits(),
             max_object_bytes: settings.worker.max_object_bytes,
-            lease_secs: settings.worker.claim_lease_secs as i64,
+            claim_lease: settings.worker.claim_lease,
+            max_attempts: settings.worker.max_attempts,
             metrics: Metrics::new(),
         };
         Ok(Self {

@@ -3,7 +3,8 @@
 
 use std::io::Cursor;
 
-use color_worker::palette::{ExtractError, Extracted, Limits, contrast_ratio, extract};
+use color_worker::palette::{ExtractError, Limits, contrast_ratio, extract};
+use common::colors::CoverColors;
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 
 fn encode(image: impl Into<DynamicImage>, format: ImageFormat) -> Vec<u8> {
@@ -32,7 +33,7 @@ fn close(a: [u8; 3], b: [u8; 3], tolerance: i16) -> bool {
 }
 
 /// The two largest colors are `first` and `second` with areas ≈ 0.7 and 0.3.
-fn assert_seventy_thirty(extracted: &Extracted, first: [u8; 3], second: [u8; 3], tolerance: i16) {
+fn assert_seventy_thirty(extracted: &CoverColors, first: [u8; 3], second: [u8; 3], tolerance: i16) {
     let colors = &extracted.image_colors;
     assert!(colors.len() >= 2, "{colors:?}");
     assert!(close(rgb(&colors[0]), first, tolerance), "{colors:?}");
@@ -42,7 +43,7 @@ fn assert_seventy_thirty(extracted: &Extracted, first: [u8; 3], second: [u8; 3],
 }
 
 /// The invariants every stored result keeps, whatever the image.
-fn assert_plausible(extracted: &Extracted) {
+fn assert_plausible(extracted: &CoverColors) {
     let colors = &extracted.image_colors;
     assert!(!colors.is_empty() && colors.len() <= 8, "{colors:?}");
     let area: f32 = colors.iter().map(|c| c.area).sum();
@@ -74,7 +75,7 @@ fn assert_plausible(extracted: &Extracted) {
     }
 }
 
-fn extract_ok(bytes: &[u8]) -> Extracted {
+fn extract_ok(bytes: &[u8]) -> CoverColors {
     let extracted = extract(bytes, &Limits::default()).expect("image extracts");
     assert_plausible(&extracted);
     extracted

@@ -22,6 +22,19 @@ pub struct ImageColor {
     pub active: bool,
 }
 
+/// What a cover gives its collection or track: the palette and the accent colors, exactly as
+/// the worker stores them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverColors {
+    pub image_colors: Vec<ImageColor>,
+    /// The accent a music player would use.
+    pub player_color: String,
+    /// `player_color` adjusted to contrast ≥ 4.5:1 against white.
+    pub player_color_light: String,
+    /// `player_color` adjusted to contrast ≥ 4.5:1 against black.
+    pub player_color_dark: String,
+}
+
 /// True for `#RRGGBB` (either case), the only form `player_color` fields accept.
 pub fn is_hex_color(value: &str) -> bool {
     value.len() == 7 && value.starts_with('#') && value[1..].bytes().all(|b| b.is_ascii_hexdigit())

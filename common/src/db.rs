@@ -1,5 +1,6 @@
-//! The Postgres connection pool and schema migrations shared by both services.
-//! Query modules (one per table group) live in `db/*.rs`.
+//! The Postgres connection pool and schema migrations shared by both services, and the
+//! statement helpers (`query`) every query module builds on: the `cover_uploads` state machine
+//! here (`crate::uploads`) and the API's own tables in api-service.
 
 use std::time::Duration;
 
@@ -10,12 +11,7 @@ use tokio_postgres::NoTls;
 
 use crate::settings::DatabaseSettings;
 
-pub mod api_keys;
-pub mod collections;
-pub mod cover_uploads;
-pub mod organizations;
-mod query;
-pub mod tracks;
+pub mod query;
 
 mod embedded {
     refinery::embed_migrations!("../migrations");

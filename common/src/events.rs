@@ -2,7 +2,8 @@
 //! flags must match MinIO's own declaration exactly), the work queue, and the event schema.
 
 use serde::Deserialize;
-use uuid::Uuid;
+
+use crate::keys::COVERS_PREFIX;
 
 /// Exchange MinIO publishes bucket notifications to.
 pub const EXCHANGE: &str = "cover-events";
@@ -33,9 +34,6 @@ pub fn dead_letter_exchange(queue: &str) -> String {
 pub fn dead_letter_queue(queue: &str) -> String {
     format!("{queue}.dead")
 }
-
-/// Prefix of every cover object key: `covers/<collection|track>/<target id>/<upload id>`.
-pub const COVERS_PREFIX: &str = "covers/";
 
 /// The S3 event names that mean "a cover's bytes are now in the bucket". Others (tagging,
 /// ACL or retention changes, removals) are acknowledged and ignored.
@@ -146,63 +144,10 @@ fn unescape_key(escaped: &str) -> Result<String, EventError> {
         .map_err(|_| EventError::KeyEncoding)
 }
 
-/// Which kind of record a cover belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetKind {
-    Collection,
-    Track,
-}
-
-impl TargetKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetKind::Collection => "collection",
-            TargetKind::Track => "track",
-        }
-    }
-}
-
-/// The object key of one cover upload: `covers/<kind>/<target id>/<upload id>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CoverKey {
-    pub kind: TargetKind,
-    pub target_id: Uuid,
-    pub upload_id: Uuid,
-}
-
-impl CoverKey {
-    pub fn parse(key: &str) -> Option<Self> {
-        let mut parts = key.strip_prefix(COVERS_PREFIX)?.split('/');
-        let kind = match parts.next()? {
-            "collection" => TargetKind::Collection,
-            "track" => TargetKind::Track,
-            _ => return None,
-        };
-        let target_id = parts.next()?.parse().ok()?;
-        let upload_id = parts.next()?.parse().ok()?;
-        parts.next().is_none().then_some(Self {
-            kind,
-            target_id,
-            upload_id,
-        })
-    }
-}
-
-impl std::fmt::Display for CoverKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{COVERS_PREFIX}{}/{}/{}",
-            self.kind.as_str(),
-            self.target_id,
-            self.upload_id
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::{CoverKey, TargetKind};
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!(
@@ -274,19 +219,5 @@ mod tests {
             parse_notification(br#"{"EventName":"s3:ObjectCreated:Put","Key":"x","Records":[]}"#),
             Err(EventError::NoRecords)
         ));
-    }
-
-    #[test]
-    fn cover_keys_with_wrong_shape_are_rejected() {
-        let id = Uuid::new_v4();
-        for key in [
-            format!("covers/album/{id}/{id}"),
-            format!("covers/track/{id}"),
-            format!("covers/track/{id}/{id}/extra"),
-            format!("covers/track/not-a-uuid/{id}"),
-            format!("other/track/{id}/{id}"),
-        ] {
-            assert_eq!(CoverKey::parse(&key), None, "{key}");
-        }
     }
 }

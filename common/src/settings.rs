@@ -3,6 +3,7 @@
 //! environment variables. Each binary composes these sections into its own settings type.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::SecretString;
@@ -29,6 +30,26 @@ pub fn load<T: DeserializeOwned>(file: Option<&Path>) -> anyhow::Result<T> {
         .context("Failed to read configuration")?
         .try_deserialize()
         .context("Invalid configuration")
+}
+
+/// `#[serde(with = "common::settings::secs")]`: a `Duration` configured in whole seconds
+/// (keys named `…_secs`).
+pub mod secs {
+    use super::*;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}
+
+/// `#[serde(with = "common::settings::millis")]`: a `Duration` configured in milliseconds
+/// (keys named `…_ms`).
+pub mod millis {
+    use super::*;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -19,8 +19,6 @@ use crate::settings::S3Settings;
 /// under a second; a store that accepts connections but never answers must not hold a worker
 /// slot or an API request for rust-s3's default of 60 s.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-/// /readyz is polled every few seconds by orchestrators; it must answer before their timeout.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why an object could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -230,9 +228,10 @@ impl Storage {
         Ok(())
     }
 
-    /// Cheap readiness check: the bucket exists and our credentials may list it.
+    /// Cheap readiness check: the bucket exists and our credentials may list it, answered
+    /// within [`crate::health::PROBE_TIMEOUT`].
     pub async fn health(&self) -> Result<(), StorageError> {
-        tokio::time::timeout(HEALTH_TIMEOUT, self.probe())
+        tokio::time::timeout(crate::health::PROBE_TIMEOUT, self.probe())
             .await
             .map_err(|elapsed| StorageError::Unavailable(elapsed.into()))?
     }

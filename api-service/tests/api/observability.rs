@@ -134,7 +134,7 @@ async fn a_500_reveals_nothing_internal_and_logs_the_cause_with_the_request_id()
 async fn the_healthcheck_subcommand_passes_against_a_running_api_and_fails_without_one() {
     let app = TestApp::spawn().await;
     let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
-    let check = tokio::task::spawn_blocking(move || api_service::healthcheck::check(port));
+    let check = tokio::task::spawn_blocking(move || common::health::healthcheck(port));
     check.await.unwrap().expect("healthy");
     // A port nobody listens on: bind one, learn its number, free it.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -142,6 +142,6 @@ async fn the_healthcheck_subcommand_passes_against_a_running_api_and_fails_witho
         .local_addr()
         .unwrap()
         .port();
-    let check = tokio::task::spawn_blocking(move || api_service::healthcheck::check(closed));
+    let check = tokio::task::spawn_blocking(move || common::health::healthcheck(closed));
     assert!(check.await.unwrap().is_err());
 }

@@ -5,10 +5,10 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// Exactly one row, mapped.
-pub(crate) async fn one<T>(
+pub async fn one<T>(
     client: &impl GenericClient,
     sql: &str,
     params: Params<'_>,
@@ -19,7 +19,7 @@ pub(crate) async fn one<T>(
 }
 
 /// At most one row, mapped.
-pub(crate) async fn opt<T>(
+pub async fn opt<T>(
     client: &impl GenericClient,
     sql: &str,
     params: Params<'_>,
@@ -34,7 +34,7 @@ pub(crate) async fn opt<T>(
 }
 
 /// Every row, mapped.
-pub(crate) async fn all<T>(
+pub async fn all<T>(
     client: &impl GenericClient,
     sql: &str,
     params: Params<'_>,
@@ -50,7 +50,7 @@ pub(crate) async fn all<T>(
 }
 
 /// Number of rows affected.
-pub(crate) async fn execute(
+pub async fn execute(
     client: &impl GenericClient,
     sql: &str,
     params: Params<'_>,

@@ -1,0 +1,404 @@
+//! The `cover_uploads` state machine: the one table both services write. The API records a
+//! `pending` upload when it issues a handle; the worker claims it and records how it ended,
+//! applying its colors to the target so that the upload requested last wins:
+//!
+//! ```text
+//! pending ──claim──▶ processing ──finish──▶ applied | superseded
+//!    │  ▲               │   │
+//!    │  └───release─────┘   └──fail──▶ failed      (fail also ends a pending upload:
+//!    └──expire──▶ expired                           the worker gave up on it)
+//! ```
+//!
+//! Callers own the transaction; statements are prepared once per connection.
+
+use std::error::Error;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use tokio_postgres::types::{FromSql, IsNull, Json, ToSql, Type, accepts, to_sql_checked};
+use uuid::Uuid;
+
+use crate::colors::{CoverColors, ImageColor};
+use crate::db::query;
+use crate::keys::{CoverKey, TargetKind};
+
+/// Where an upload is in its life; the values of the `cover_uploads.status` CHECK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadStatus {
+    /// A handle was issued; no worker has the object yet.
+    Pending,
+    /// A worker claimed it and is processing the object.
+    Processing,
+    /// Its colors are on the target.
+    Applied,
+    /// It could not be processed; `error` says why.
+    Failed,
+    /// The handle expired without an object.
+    Expired,
+    /// A later-requested upload for the same target was applied first.
+    Superseded,
+}
+
+impl UploadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadStatus::Pending => "pending",
+            UploadStatus::Processing => "processing",
+            UploadStatus::Applied => "applied",
+            UploadStatus::Failed => "failed",
+            UploadStatus::Expired => "expired",
+            UploadStatus::Superseded => "superseded",
+        }
+    }
+}
+
+impl FromStr for UploadStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(match value {
+            "pending" => UploadStatus::Pending,
+            "processing" => UploadStatus::Processing,
+            "applied" => UploadStatus::Applied,
+            "failed" => UploadStatus::Failed,
+            "expired" => UploadStatus::Expired,
+            "superseded" => UploadStatus::Superseded,
+            _ => return Err(UnknownStatus(value.to_owned())),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown cover upload status {0:?}")]
+pub struct UnknownStatus(String);
+
+/// Reads and writes the text columns whose CHECK lists exactly these enums' values, so a row
+/// maps straight to the enum and a typo cannot reach a statement.
+macro_rules! text_column {
+    ($type:ty) => {
+        impl<'a> FromSql<'a> for $type {
+            fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
+                Ok(<&str as FromSql>::from_sql(ty, raw)?.parse()?)
+            }
+            accepts!(TEXT);
+        }
+
+        impl ToSql for $type {
+            fn to_sql(
+                &self,
+                ty: &Type,
+                out: &mut BytesMut,
+            ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+                self.as_str().to_sql(ty, out)
+            }
+            accepts!(TEXT);
+            to_sql_checked!();
+        }
+    };
+}
+
+text_column!(UploadStatus);
+text_column!(TargetKind);
+
+impl fmt::Display for UploadStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An upload as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub target_kind: TargetKind,
+    pub collection_id: Option<Uuid>,
+    pub track_id: Option<Uuid>,
+    /// The collection the target belongs to (the track's for track covers), for key scopes.
+    pub scope_collection_id: Uuid,
+    pub object_key: String,
+    pub status: UploadStatus,
+    /// Why the upload failed, when it did; written for a person.
+    pub error: Option<String>,
+    pub content_type: Option<String>,
+    pub size: Option<i64>,
+    pub max_bytes: i64,
+    pub image_colors: Option<Vec<ImageColor>>,
+    pub player_color: Option<String>,
+    pub player_color_light: Option<String>,
+    pub player_color_dark: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub uploaded_at: Option<DateTime<Utc>>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// Records a `pending` upload for the handle about to be returned. The key's target must exist
+/// in `organization_id` (a foreign key violation means it was deleted meanwhile).
+pub async fn insert_pending(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    key: &CoverKey,
+    max_bytes: i64,
+    expires_at: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    let (collection_id, track_id) = match key.kind {
+        TargetKind::Collection => (Some(key.target_id), None),
+        TargetKind::Track => (None, Some(key.target_id)),
+    };
+    let sql = "INSERT INTO cover_uploads (id, organization_id, target_kind, collection_id,
+             track_id, object_key, max_bytes, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    query::execute(
+        client,
+        sql,
+        &[
+            &key.upload_id,
+            &organization_id,
+            &key.kind,
+            &collection_id,
+            &track_id,
+            &key.to_string(),
+            &max_bytes,
+            &expires_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The upload `id` of `organization_id`; another organization's upload reads as missing.
+pub async fn get(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Upload>, tokio_postgres::Error> {
+    let sql = "SELECT u.id, u.organization_id, u.target_kind, u.collection_id, u.track_id,
+                 COALESCE(u.collection_id, t.collection_id), u.object_key, u.status, u.error,
+                 u.content_type, u.size, u.max_bytes, u.image_colors, u.player_color,
+                 u.player_color_light, u.player_color_dark, u.created_at, u.expires_at,
+                 u.uploaded_at, u.processed_at
+             FROM cover_uploads u LEFT JOIN tracks t ON t.id = u.track_id
+             WHERE u.id = $1 AND u.organization_id = $2";
+    query::opt(client, sql, &[&id, &organization_id], |row| Upload {
+        id: row.get(0),
+        organization_id: row.get(1),
+        target_kind: row.get(2),
+        collection_id: row.get(3),
+        track_id: row.get(4),
+        scope_collection_id: row.get(5),
+        object_key: row.get(6),
+        status: row.get(7),
+        error: row.get(8),
+        content_type: row.get(9),
+        size: row.get(10),
+        max_bytes: row.get(11),
+        image_colors: row
+            .get::<_, Option<Json<Vec<ImageColor>>>>(12)
+            .map(|json| json.0),
+        player_color: row.get(13),
+        player_color_light: row.get(14),
+        player_color_dark: row.get(15),
+        created_at: row.get(16),
+        expires_at: row.get(17),
+        uploaded_at: row.get(18),
+        processed_at: row.get(19),
+    })
+    .await
+}
+
+/// An upload a worker has claimed (`pending → processing`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub id: Uuid,
+    /// Request order: of two uploads for one target, the greater `seq` wins.
+    pub seq: i64,
+    pub kind: TargetKind,
+    /// The collection or track the cover is for.
+    pub target_id: Uuid,
+    pub max_bytes: i64,
+    /// How many times processing was started, this claim included.
+    pub attempts: i32,
+}
+
+/// Claims the upload stored under `key`, unless it is finished or another worker holds a
+/// live claim on it. A claim older than `lease` belonged to a worker that died.
+pub async fn claim(
+    client: &impl GenericClient,
+    key: &str,
+    lease: Duration,
+) -> Result<Option<Claim>, tokio_postgres::Error> {
+    let sql = "UPDATE cover_uploads
+         SET status = 'processing', claimed_at = now(), attempts = attempts + 1
+         WHERE object_key = $1
+           AND (status = 'pending'
+                OR (status = 'processing' AND claimed_at < now() - make_interval(secs => $2)))
+         RETURNING id, seq, target_kind, coalesce(track_id, collection_id), max_bytes, attempts";
+    query::opt(client, sql, &[&key, &lease.as_secs_f64()], |row| Claim {
+        id: row.get(0),
+        seq: row.get(1),
+        kind: row.get(2),
+        target_id: row.get(3),
+        max_bytes: row.get(4),
+        attempts: row.get(5),
+    })
+    .await
+}
+
+/// Status of the upload stored under `key`, if there is one.
+pub async fn status_of(
+    client: &impl GenericClient,
+    key: &str,
+) -> Result<Option<UploadStatus>, tokio_postgres::Error> {
+    let sql = "SELECT status FROM cover_uploads WHERE object_key = $1";
+    query::opt(client, sql, &[&key], |row| row.get(0)).await
+}
+
+/// Gives a claim back (`processing → pending`) so the next delivery can take it at once.
+pub async fn release(client: &impl GenericClient, key: &str) -> Result<(), tokio_postgres::Error> {
+    let sql = "UPDATE cover_uploads SET status = 'pending', claimed_at = NULL
+         WHERE object_key = $1 AND status = 'processing'";
+    query::execute(client, sql, &[&key]).await?;
+    Ok(())
+}
+
+/// Ends an open upload as `failed` with a reason a person can act on.
+pub async fn fail(
+    client: &impl GenericClient,
+    key: &str,
+    error: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = "UPDATE cover_uploads SET status = 'failed', error = $2, processed_at = now()
+         WHERE object_key = $1 AND status IN ('pending', 'processing')";
+    query::execute(client, sql, &[&key, &error]).await?;
+    Ok(())
+}
+
+/// Applies the colors to the claimed upload's target if no later-requested upload got there
+/// first, and records the outcome on the upload: [`UploadStatus::Applied`] or
+/// [`UploadStatus::Superseded`]. Run it in a transaction.
+pub async fn finish(
+    client: &impl GenericClient,
+    upload: &Claim,
+    size: i64,
+    colors: &CoverColors,
+) -> Result<UploadStatus, tokio_postgres::Error> {
+    let image_colors = Json(&colors.image_colors);
+    let apply = match upload.kind {
+        TargetKind::Collection => APPLY_TO_COLLECTION,
+        TargetKind::Track => APPLY_TO_TRACK,
+    };
+    let params: [&(dyn ToSql + Sync); 7] = [
+        &upload.target_id,
+        &upload.seq,
+        &image_colors,
+        &colors.player_color,
+        &colors.player_color_light,
+        &colors.player_color_dark,
+        &upload.id,
+    ];
+    let status = match query::execute(client, apply, &params).await? {
+        1 => UploadStatus::Applied,
+        _ => UploadStatus::Superseded,
+    };
+    let sql = "UPDATE cover_uploads
+         SET status = $2, size = $3, image_colors = $4, player_color = $5,
+             player_color_light = $6, player_color_dark = $7,
+             uploaded_at = coalesce(uploaded_at, now()), processed_at = now(), error = NULL
+         WHERE id = $1";
+    let params: [&(dyn ToSql + Sync); 7] = [
+        &upload.id,
+        &status,
+        &size,
+        &image_colors,
+        &colors.player_color,
+        &colors.player_color_light,
+        &colors.player_color_dark,
+    ];
+    query::execute(client, sql, &params).await?;
+    Ok(status)
+}
+
+/// Applies a cover to a collection. The `cover_upload_seq` guard makes out-of-order
+/// completions harmless: only an upload requested later than the one applied may replace it.
+/// `cover_upload_id` is not read yet; it names the upload a target shows, which is what
+/// serving that cover's image needs.
+const APPLY_TO_COLLECTION: &str = "UPDATE collections
+     SET image_colors = $3, player_color = $4, player_color_light = $5,
+         player_color_dark = $6, cover_upload_id = $7, cover_upload_seq = $2,
+         updated_at = now()
+     WHERE id = $1 AND (cover_upload_seq IS NULL OR cover_upload_seq < $2)";
+
+/// Like `APPLY_TO_COLLECTION`, but a collection with `is_theme_overridable = false` keeps its
+/// tracks' colors: the cover is recorded as the track's, its colors only on the upload.
+const APPLY_TO_TRACK: &str = "UPDATE tracks t
+     SET image_colors = CASE WHEN c.is_theme_overridable THEN $3 ELSE t.image_colors END,
+         player_color = CASE WHEN c.is_theme_overridable THEN $4 ELSE t.player_color END,
+         player_color_light =
+             CASE WHEN c.is_theme_overridable THEN $5 ELSE t.player_color_light END,
+         player_color_dark =
+             CASE WHEN c.is_theme_overridable THEN $6 ELSE t.player_color_dark END,
+         cover_upload_id = $7, cover_upload_seq = $2, updated_at = now()
+     FROM collections c
+     WHERE t.id = $1 AND c.id = t.collection_id
+       AND (t.cover_upload_seq IS NULL OR t.cover_upload_seq < $2)";
+
+/// An upload the reconciler should look at: pending past the grace period, or claimed by a
+/// worker whose lease ran out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overdue {
+    pub id: Uuid,
+    pub object_key: String,
+    /// Its handle expired: without an object it can only end `expired`.
+    pub expired: bool,
+}
+
+/// The oldest `limit` overdue uploads.
+pub async fn overdue(
+    client: &impl GenericClient,
+    grace: Duration,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<Overdue>, tokio_postgres::Error> {
+    let sql = "SELECT id, object_key, expires_at < now() FROM cover_uploads
+         WHERE (status = 'pending' AND created_at < now() - make_interval(secs => $1))
+            OR (status = 'processing' AND claimed_at < now() - make_interval(secs => $2))
+         ORDER BY created_at
+         LIMIT $3";
+    let params: [&(dyn ToSql + Sync); 3] = [&grace.as_secs_f64(), &lease.as_secs_f64(), &limit];
+    query::all(client, sql, &params, |row| Overdue {
+        id: row.get(0),
+        object_key: row.get(1),
+        expired: row.get(2),
+    })
+    .await
+}
+
+/// Marks a pending upload whose handle expired without an object as `expired`.
+pub async fn expire(client: &impl GenericClient, id: Uuid) -> Result<bool, tokio_postgres::Error> {
+    let sql = "UPDATE cover_uploads SET status = 'expired', processed_at = now()
+         WHERE id = $1 AND status = 'pending' AND expires_at < now()";
+    Ok(query::execute(client, sql, &[&id]).await? == 1)
+}
+
+/// Lets one replica at a time reconcile, without a table of leases: a transaction-scoped
+/// advisory lock is released by the commit, or by Postgres if the worker dies.
+pub async fn try_reconcile_lock(
+    client: &impl GenericClient,
+) -> Result<bool, tokio_postgres::Error> {
+    // Arbitrary, fixed key: "cover reconciler".
+    const RECONCILE_LOCK: i64 = 0x636f_7665_7272_6563;
+    query::one(
+        client,
+        "SELECT pg_try_advisory_xact_lock($1)",
+        &[&RECONCILE_LOCK],
+        |row| row.get(0),
+    )
+    .await
+}
