@@ -14,7 +14,7 @@ use common::events::{self, Notification};
 use common::settings::AmqpSettings;
 use futures::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Connection, ConnectionProperties};
 use secrecy::ExposeSecret;
@@ -194,13 +194,15 @@ impl Consumer {
                 Outcome::Ignored
             }
             Ok(Notification::CoverUploaded(object)) => {
-                let span = info_span!("cover", key = %object.key, attempt);
+                let span = info_span!("cover", key = %object.key, size = object.size, attempt);
                 self.processor
                     .process(&object.key, attempt, abandon)
                     .instrument(span)
                     .await
             }
         };
+        // Counted when decided: a retry's backoff is not processing time.
+        metrics.record(&outcome, started.elapsed());
         let outcome = match outcome {
             // Wait out the backoff before requeueing: a requeued message is redelivered at once.
             Outcome::Retry { dependency } => {
@@ -217,7 +219,6 @@ impl Consumer {
             // The channel is gone; RabbitMQ redelivers, and the claim makes that harmless.
             warn!(error = %error, "Failed to acknowledge a delivery");
         }
-        metrics.record(&outcome, started.elapsed());
         metrics.in_flight.dec();
     }
 }
@@ -225,11 +226,12 @@ impl Consumer {
 /// What an outcome asks of the broker: done (ack), another attempt (requeue), to the
 /// dead-letter queue, or nothing (shutting down: the message is redelivered when the channel
 /// closes).
+///
+/// Both negative replies are `basic.reject`: from RabbitMQ 4.3 on, only a reject counts
+/// towards a quorum queue's `x-delivery-count` (and so its delivery limit); a `basic.nack` is
+/// "not processed" and would let a cover retry forever. Before 4.3 both count.
 async fn reply(delivery: &Delivery, outcome: &Outcome) -> Result<(), lapin::Error> {
-    let nack = |requeue| BasicNackOptions {
-        requeue,
-        ..Default::default()
-    };
+    let reject = |requeue| BasicRejectOptions { requeue };
     match outcome {
         Outcome::Applied
         | Outcome::Superseded
@@ -237,8 +239,8 @@ async fn reply(delivery: &Delivery, outcome: &Outcome) -> Result<(), lapin::Erro
         | Outcome::Duplicate
         | Outcome::UnknownKey
         | Outcome::Ignored => delivery.acker.ack(BasicAckOptions::default()).await,
-        Outcome::Retry { .. } => delivery.acker.nack(nack(true)).await,
-        Outcome::GaveUp | Outcome::MalformedEvent => delivery.acker.nack(nack(false)).await,
+        Outcome::Retry { .. } => delivery.acker.reject(reject(true)).await,
+        Outcome::GaveUp | Outcome::MalformedEvent => delivery.acker.reject(reject(false)).await,
         Outcome::Abandoned => Ok(()),
     }
 }

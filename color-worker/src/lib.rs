@@ -1,6 +1,7 @@
 //! The color-worker: consumes MinIO bucket notifications from RabbitMQ, extracts a cover's
 //! colors and applies them to its collection or track.
 
+pub mod budget;
 pub mod cli;
 pub mod consumer;
 pub mod http;

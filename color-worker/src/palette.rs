@@ -91,6 +91,12 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<CoverColors, ExtractErro
     })
 }
 
+/// Bytes that decoding `bytes` allocates at its peak, from the header alone, so a caller can
+/// budget memory before decoding; fails as [`extract`] would on an image over the limits.
+pub fn memory_needed(bytes: &[u8], limits: &Limits) -> Result<u64, ExtractError> {
+    decode::memory_needed(bytes, limits)
+}
+
 /// `#rrggbb`, lowercase, the one form stored and returned by the API.
 fn hex([red, green, blue]: [u8; 3]) -> String {
     format!("#{red:02x}{green:02x}{blue:02x}")

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use common::colors::CoverColors;
 use common::storage::{Storage, StorageError};
-use common::uploads::{self, Claim, UploadStatus};
+use common::uploads::{self, Claim, Stored, UploadStatus};
 use deadpool_postgres::Pool;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::budget::MemoryBudget;
 use crate::metrics::Metrics;
 use crate::palette::{self, ExtractError, Limits};
 
@@ -79,6 +80,11 @@ pub enum FailureKind {
     OverMemoryLimit,
     NoOpaquePixels,
     DecoderCrashed,
+    /// Decoding needs more memory than the whole worker may spend on decodes.
+    OverMemoryBudget,
+    /// Processing was started `max_attempts` times and never finished: each time, the worker
+    /// died (a cover that crashes or starves it).
+    Unfinished,
 }
 
 impl FailureKind {
@@ -93,6 +99,8 @@ impl FailureKind {
             FailureKind::OverMemoryLimit => "over_memory_limit",
             FailureKind::NoOpaquePixels => "no_opaque_pixels",
             FailureKind::DecoderCrashed => "decoder_crashed",
+            FailureKind::OverMemoryBudget => "over_memory_budget",
+            FailureKind::Unfinished => "unfinished",
         }
     }
 
@@ -148,6 +156,8 @@ pub struct Processor {
     pub storage: Storage,
     pub limits: Limits,
     pub max_object_bytes: u64,
+    /// Admits decodes by the bytes their header says they need.
+    pub memory: MemoryBudget,
     pub claim_lease: Duration,
     /// Attempts after which a transient failure is given up.
     pub max_attempts: u32,
@@ -156,7 +166,7 @@ pub struct Processor {
 
 /// How one attempt at the claimed upload's object went.
 enum Attempt {
-    Analysed { size: i64, colors: CoverColors },
+    Analysed { stored: Stored, colors: CoverColors },
     Failed(Failure),
     Transient(Transient),
 }
@@ -167,18 +177,19 @@ impl Processor {
     /// [`Outcome::Abandoned`].
     #[tracing::instrument(name = "process_cover", skip(self, abandon), fields(upload_id))]
     pub async fn process(&self, key: &str, attempt: u32, abandon: &CancellationToken) -> Outcome {
-        match self.try_process(key, abandon).await {
+        match self.try_process(key, attempt, abandon).await {
             Ok(outcome) => outcome,
             Err(transient) if attempt >= self.max_attempts => {
-                let message = format!(
-                    "gave up after {attempt} attempts: {} unavailable",
-                    transient.dependency.label()
-                );
+                let message = give_up_message(attempt, transient.dependency);
                 warn!(
                     error = format!("{:#}", transient.source),
                     message, "Giving up"
                 );
-                self.fail(key, &message).await;
+                // Not claimed (the claim itself failed), or already failed under the claim.
+                if let Err(error) = self.fail_unclaimed(key, &message).await {
+                    // The reconciler finds the upload open and tries again.
+                    warn!(error = format!("{error:#}"), "Failed to mark upload failed");
+                }
                 Outcome::GaveUp
             }
             Err(transient) => {
@@ -193,70 +204,167 @@ impl Processor {
         }
     }
 
-    /// Claim → analyse → record. A transient failure after the claim gives the claim back.
+    /// Claim → analyse → record. Every transient exit after the claim gives it back (or, on
+    /// the last attempt, fails the upload under it).
     async fn try_process(
         &self,
         key: &str,
+        attempt: u32,
         abandon: &CancellationToken,
     ) -> Result<Outcome, Transient> {
-        let client = self.pool.get().await.map_err(Transient::database)?;
-        let Some(upload) = uploads::claim(&client, key, self.claim_lease)
-            .await
-            .map_err(Transient::database)?
-        else {
-            let status = uploads::status_of(&client, key)
-                .await
-                .map_err(Transient::database)?;
-            return Ok(match status {
-                Some(_) => Outcome::Duplicate,
-                None => Outcome::UnknownKey,
-            });
+        let upload = match self.wait_for_claim(key, abandon).await? {
+            Ok(claim) => claim,
+            Err(outcome) => return Ok(outcome),
         };
-        drop(client); // don't hold a connection while downloading and decoding
         tracing::Span::current().record("upload_id", tracing::field::display(upload.id));
-
-        let attempt = tokio::select! {
-            attempt = self.analyse(key, &upload) => attempt,
+        let started = u32::try_from(upload.attempts).unwrap_or(u32::MAX);
+        if started > self.max_attempts {
+            // Every earlier start ended without an outcome: the worker died on this cover.
+            let failure = Failure {
+                kind: FailureKind::Unfinished,
+                message: format!(
+                    "processing did not finish after {} attempts",
+                    self.max_attempts
+                ),
+            };
+            return self.record_failure(&upload, failure).await;
+        }
+        let analysed = tokio::select! {
+            analysed = self.analyse(key, &upload) => analysed,
+            lost = self.keep_claim(&upload) => return Ok(lost),
             _ = abandon.cancelled() => {
-                self.release(key).await;
+                self.release(&upload).await;
                 return Ok(Outcome::Abandoned);
             }
         };
-        let outcome = match attempt {
-            Attempt::Analysed { size, colors } => {
-                let mut client = self.pool.get().await.map_err(Transient::database)?;
-                let tx = client.transaction().await.map_err(Transient::database)?;
-                let status = uploads::finish(&tx, &upload, size, &colors)
-                    .await
-                    .map_err(Transient::database)?;
-                tx.commit().await.map_err(Transient::database)?;
-                match status {
-                    UploadStatus::Applied => Outcome::Applied,
-                    _ => Outcome::Superseded,
-                }
+        let result = match analysed {
+            Attempt::Analysed { stored, colors } => {
+                self.record_colors(&upload, &stored, &colors).await
             }
-            Attempt::Failed(failure) => {
-                let client = self.pool.get().await.map_err(Transient::database)?;
-                uploads::fail(&client, key, &failure.message)
-                    .await
-                    .map_err(Transient::database)?;
-                Outcome::Failed(failure)
-            }
-            Attempt::Transient(transient) => {
-                // Give the claim back so the redelivery can take it without waiting for
-                // the lease; if even that fails, the lease expires and the reconciler helps.
-                self.release(key).await;
-                return Err(transient);
-            }
+            Attempt::Failed(failure) => self.record_failure(&upload, failure).await,
+            Attempt::Transient(transient) => Err(transient),
         };
-        info!(outcome = outcome.label(), "Cover processed");
-        Ok(outcome)
+        match result {
+            Ok(outcome) => {
+                info!(outcome = outcome.label(), "Cover processed");
+                Ok(outcome)
+            }
+            Err(transient) if attempt >= self.max_attempts => {
+                let message = give_up_message(attempt, transient.dependency);
+                if let Err(error) = self.fail(&upload, &message).await {
+                    warn!(error = format!("{error:#}"), "Failed to mark upload failed");
+                }
+                Err(transient)
+            }
+            Err(transient) => {
+                // Give the claim back so the redelivery can take it at once; if even that
+                // fails, the heartbeat stops and the claim is taken over after one lease.
+                self.release(&upload).await;
+                Err(transient)
+            }
+        }
     }
 
-    /// Gives the claim on `key` back, best effort.
-    async fn release(&self, key: &str) {
+    /// Claims the upload under `key`. While a live worker holds it (a duplicate notification,
+    /// or the redelivery of a dead worker's message before its lease ran out), waits: until
+    /// that claim ends (then this delivery is a duplicate) or its heartbeat stops (then this
+    /// one takes it over). Never acks a delivery whose upload is still being processed.
+    async fn wait_for_claim(
+        &self,
+        key: &str,
+        abandon: &CancellationToken,
+    ) -> Result<Result<Claim, Outcome>, Transient> {
+        loop {
+            let client = self.pool.get().await.map_err(Transient::database)?;
+            if let Some(claim) = uploads::claim(&client, key, self.claim_lease)
+                .await
+                .map_err(Transient::database)?
+            {
+                return Ok(Ok(claim));
+            }
+            let status = uploads::status_of(&client, key)
+                .await
+                .map_err(Transient::database)?;
+            drop(client);
+            match status {
+                None => return Ok(Err(Outcome::UnknownKey)),
+                Some(UploadStatus::Processing) => {}
+                Some(_) => return Ok(Err(Outcome::Duplicate)),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.claim_lease / 4) => {}
+                _ = abandon.cancelled() => return Ok(Err(Outcome::Abandoned)),
+            }
+        }
+    }
+
+    /// Renews the claim every third of a lease while the cover is worked on; returns only if
+    /// the claim was taken over (this worker stalled longer than a lease).
+    async fn keep_claim(&self, upload: &Claim) -> Outcome {
+        let mut interval = tokio::time::interval(self.claim_lease / 3);
+        interval.tick().await; // the claim itself was the first beat
+        loop {
+            interval.tick().await;
+            let renewed = match self.pool.get().await {
+                Ok(client) => uploads::heartbeat(&client, upload)
+                    .await
+                    .map_err(Into::into),
+                Err(error) => Err(anyhow::Error::from(error)),
+            };
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => {
+                    warn!("The claim was taken over; leaving the cover to its new owner");
+                    return Outcome::Duplicate;
+                }
+                // The database is away: keep working, the outcome's write will tell.
+                Err(error) => warn!(error = format!("{error:#}"), "Failed to renew the claim"),
+            }
+        }
+    }
+
+    async fn record_colors(
+        &self,
+        upload: &Claim,
+        stored: &Stored,
+        colors: &CoverColors,
+    ) -> Result<Outcome, Transient> {
+        let mut client = self.pool.get().await.map_err(Transient::database)?;
+        let tx = client.transaction().await.map_err(Transient::database)?;
+        let status = uploads::finish(&tx, upload, stored, colors)
+            .await
+            .map_err(Transient::database)?;
+        tx.commit().await.map_err(Transient::database)?;
+        Ok(match status {
+            Some(UploadStatus::Applied) => Outcome::Applied,
+            Some(_) => Outcome::Superseded,
+            None => Outcome::Duplicate, // taken over meanwhile: the new owner decides
+        })
+    }
+
+    async fn record_failure(&self, upload: &Claim, failure: Failure) -> Result<Outcome, Transient> {
+        self.fail(upload, &failure.message)
+            .await
+            .map_err(Transient::database)?;
+        Ok(Outcome::Failed(failure))
+    }
+
+    async fn fail(&self, upload: &Claim, error: &str) -> anyhow::Result<()> {
+        let client = self.pool.get().await?;
+        uploads::fail(&client, upload, error).await?;
+        Ok(())
+    }
+
+    async fn fail_unclaimed(&self, key: &str, error: &str) -> anyhow::Result<()> {
+        let client = self.pool.get().await?;
+        uploads::fail_unclaimed(&client, key, error).await?;
+        Ok(())
+    }
+
+    /// Gives the claim back, best effort.
+    async fn release(&self, upload: &Claim) {
         let result = match self.pool.get().await {
-            Ok(client) => uploads::release(&client, key).await.map_err(Into::into),
+            Ok(client) => uploads::release(&client, upload).await.map_err(Into::into),
             Err(error) => Err(anyhow::Error::from(error)),
         };
         if let Err(error) = result {
@@ -264,26 +372,11 @@ impl Processor {
         }
     }
 
-    /// Marks the upload under `key` failed, best effort: if the database is still down, the
-    /// reconciler finds the upload open and tries again.
-    async fn fail(&self, key: &str, error: &str) {
-        let result = match self.pool.get().await {
-            Ok(client) => uploads::fail(&client, key, error).await.map_err(Into::into),
-            Err(error) => Err(anyhow::Error::from(error)),
-        };
-        if let Err(error) = result {
-            warn!(
-                error = format!("{error:#}"),
-                "Failed to mark upload failed after giving up"
-            );
-        }
-    }
-
     /// Downloads (capped) and extracts colors on a blocking thread.
     async fn analyse(&self, key: &str, upload: &Claim) -> Attempt {
         let cap = self.max_object_bytes.min(upload.max_bytes.max(0) as u64);
-        let bytes = match self.storage.get(key, cap).await {
-            Ok(bytes) => bytes,
+        let object = match self.storage.get(key, cap).await {
+            Ok(object) => object,
             Err(StorageError::NotFound) => {
                 return failed(
                     FailureKind::ObjectMissing,
@@ -300,15 +393,38 @@ impl Processor {
                 });
             }
         };
-        let size = bytes.len() as i64;
+        let stored = Stored {
+            size: object.bytes.len() as i64,
+            content_type: object.content_type,
+        };
+        let bytes = object.bytes;
         let limits = self.limits.clone();
+        let needed = match palette::memory_needed(&bytes, &limits) {
+            Ok(needed) => needed,
+            Err(error) => return failed(FailureKind::of(&error), error.to_string()),
+        };
+        let permit = match self.memory.admit(needed).await {
+            Ok(permit) => permit,
+            Err(refused) => return failed(FailureKind::OverMemoryBudget, refused.to_string()),
+        };
         // A panic here is the decoder's bug triggered by this file: retrying cannot help.
-        match tokio::task::spawn_blocking(move || palette::extract(&bytes, &limits)).await {
+        let decode = move || {
+            let _admitted = permit;
+            palette::extract(&bytes, &limits)
+        };
+        match tokio::task::spawn_blocking(decode).await {
             Err(_) => failed(FailureKind::DecoderCrashed, "the image crashed the decoder"),
             Ok(Err(error)) => failed(FailureKind::of(&error), error.to_string()),
-            Ok(Ok(colors)) => Attempt::Analysed { size, colors },
+            Ok(Ok(colors)) => Attempt::Analysed { stored, colors },
         }
     }
+}
+
+fn give_up_message(attempts: u32, dependency: Dependency) -> String {
+    format!(
+        "gave up after {attempts} attempts: {} unavailable",
+        dependency.label()
+    )
 }
 
 fn failed(kind: FailureKind, message: impl Into<String>) -> Attempt {

@@ -52,9 +52,16 @@ pub struct WorkerSettings {
     pub max_object_bytes: u64,
     /// Largest width × height decoded; bigger images fail as decompression bombs.
     pub max_pixels: u64,
+    /// What all decodes running at once may allocate together, as estimated from each
+    /// image's header; a decode waits for its share, and one needing more than the whole
+    /// budget fails. 200 MiB admits a 50-megapixel RGBA cover (~190 MiB) and keeps a worker
+    /// (~50 MB besides) under 300 MB, within the 512 MiB pod limit with room to spare.
+    pub memory_budget_bytes: u64,
     /// Deliveries of one notification before a transient failure is given up: the upload
-    /// is marked failed and the message dead-lettered. At most the queue's x-delivery-limit
-    /// (`common::events::DELIVERY_LIMIT`), or the broker gives up first.
+    /// is marked failed and the message dead-lettered. Also the number of times processing
+    /// may start without finishing (the worker died each time) before the cover fails. At
+    /// most the queue's x-delivery-limit (`common::events::DELIVERY_LIMIT`), or the broker
+    /// gives up first.
     pub max_attempts: u32,
     /// First retry delay after a transient failure; doubles per attempt up to 30 s.
     #[serde(rename = "retry_backoff_ms", with = "millis")]
@@ -65,8 +72,10 @@ pub struct WorkerSettings {
     /// A pending upload younger than this is left to its notification.
     #[serde(rename = "reconcile_grace_secs", with = "secs")]
     pub reconcile_grace: Duration,
-    /// A 'processing' claim older than this belongs to a worker that died; it may be
-    /// taken over. Far above the slowest cover's processing time (~1 s).
+    /// A 'processing' claim whose heartbeat is older than this belongs to a worker that
+    /// died, and is taken over. The live worker renews it every third of this, so only a
+    /// worker stalled for a whole lease loses its claim; short, because a dead worker's covers
+    /// wait this long.
     #[serde(rename = "claim_lease_secs", with = "secs")]
     pub claim_lease: Duration,
 }
@@ -80,17 +89,19 @@ impl Default for WorkerSettings {
             shutdown_grace: Duration::from_secs(30),
             max_object_bytes: 21 * 1024 * 1024,
             max_pixels: Limits::default().max_pixels,
+            memory_budget_bytes: 200 * 1024 * 1024,
             max_attempts: common::events::DELIVERY_LIMIT,
             retry_backoff: Duration::from_secs(1),
             reconcile_interval: Duration::from_secs(30),
             reconcile_grace: Duration::from_secs(60),
-            claim_lease: Duration::from_secs(300),
+            claim_lease: Duration::from_secs(15),
         }
     }
 }
 
 /// Longest wait before a retry, however many attempts came before.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const MIN_CLAIM_LEASE: Duration = Duration::from_secs(3);
 
 impl WorkerSettings {
     fn validate(&self) -> anyhow::Result<()> {
@@ -114,16 +125,20 @@ impl WorkerSettings {
             "worker.max_pixels (APP__WORKER__MAX_PIXELS) must be positive"
         );
         ensure!(
+            self.memory_budget_bytes >= 1 << 20,
+            "worker.memory_budget_bytes (APP__WORKER__MEMORY_BUDGET_BYTES) must be at least \
+             1 MiB"
+        );
+        ensure!(
             !self.reconcile_interval.is_zero(),
             "worker.reconcile_interval_secs (APP__WORKER__RECONCILE_INTERVAL_SECS) must be at \
              least 1"
         );
-        // A lease shorter than a drain would let another worker take over covers that are
-        // still being finished.
+        // Heartbeats every third of a lease: under 3 s they would hammer the database, and a
+        // hiccup of a second would hand a live worker's cover to another.
         ensure!(
-            self.claim_lease > self.shutdown_grace,
-            "worker.claim_lease_secs (APP__WORKER__CLAIM_LEASE_SECS) must be longer than \
-             worker.shutdown_grace_secs"
+            self.claim_lease >= MIN_CLAIM_LEASE,
+            "worker.claim_lease_secs (APP__WORKER__CLAIM_LEASE_SECS) must be at least 3"
         );
         Ok(())
     }
@@ -153,14 +168,15 @@ mod tests {
 
     #[test]
     fn settings_that_cannot_work_are_refused_with_the_key() {
-        let cases: [(&str, fn(&mut WorkerSettings)); 4] = [
+        type Spoil = fn(&mut WorkerSettings);
+        let cases: [(&str, Spoil); 5] = [
             ("worker.prefetch", |s| s.prefetch = 0),
             ("worker.max_attempts", |s| s.max_attempts = 6),
             ("worker.max_attempts", |s| s.max_attempts = 0),
             ("worker.claim_lease_secs", |s| {
-                s.claim_lease = Duration::from_secs(10);
-                s.shutdown_grace = Duration::from_secs(30);
+                s.claim_lease = Duration::from_secs(1)
             }),
+            ("worker.memory_budget_bytes", |s| s.memory_budget_bytes = 1000),
         ];
         for (key, spoil) in cases {
             let mut settings = WorkerSettings::default();

@@ -10,6 +10,7 @@ use common::storage::Storage;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::budget::MemoryBudget;
 use crate::consumer::Consumer;
 use crate::metrics::Metrics;
 use crate::process::Processor;
@@ -42,6 +43,7 @@ impl Worker {
             storage,
             limits: settings.worker.limits(),
             max_object_bytes: settings.worker.max_object_bytes,
+            memory: MemoryBudget::new(settings.worker.memory_budget_bytes),
             claim_lease: settings.worker.claim_lease,
             max_attempts: settings.worker.max_attempts,
             metrics: Metrics::new(),

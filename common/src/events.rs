@@ -44,11 +44,10 @@ const PROCESSED_EVENTS: [&str; 4] = [
     "s3:ObjectCreated:Copy",
 ];
 
-/// MinIO's event log JSON, as published to AMQP: PascalCase envelope, one S3 record.
+/// MinIO's event log JSON, as published to AMQP: PascalCase envelope, one S3 record. Only
+/// what the worker reads is parsed (the envelope's `EventName` and `Key` repeat the record).
 #[derive(Debug, Deserialize)]
 pub struct MinioEvent {
-    #[serde(rename = "EventName")]
-    pub event_name: String,
     #[serde(rename = "Records")]
     pub records: Vec<Record>,
 }
@@ -76,8 +75,6 @@ pub struct S3Object {
     /// Escaped like a URL query value (`/` → `%2F`, space → `+`, `+` → `%2B`).
     pub key: String,
     pub size: Option<u64>,
-    #[serde(rename = "contentType")]
-    pub content_type: Option<String>,
 }
 
 /// What the worker should do with one notification.
@@ -94,6 +91,7 @@ pub enum Notification {
 pub struct CoverObject {
     pub bucket: String,
     pub key: String,
+    /// As MinIO reported it; in the worker's log span, next to the key.
     pub size: Option<u64>,
 }
 

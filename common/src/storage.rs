@@ -42,6 +42,14 @@ pub struct ObjectInfo {
     pub content_type: Option<String>,
 }
 
+/// An object as `get` read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub bytes: Vec<u8>,
+    /// As the uploader declared it.
+    pub content_type: Option<String>,
+}
+
 /// A signed browser-upload form: POST `multipart/form-data` to `url` with every entry of
 /// `fields`, then a `Content-Type` field starting with `image/`, then the file last.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,7 +188,7 @@ impl Storage {
 
     /// Reads `key` whole, refusing objects over `max_bytes` before downloading them (HEAD),
     /// and again while streaming in case the object was replaced in between.
-    pub async fn get(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>, StorageError> {
+    pub async fn get(&self, key: &str, max_bytes: u64) -> Result<Object, StorageError> {
         let info = self.head(key).await?.ok_or(StorageError::NotFound)?;
         if info.size > max_bytes {
             return Err(StorageError::TooLarge {
@@ -197,7 +205,10 @@ impl Storage {
                 return Err(StorageError::TooLarge { size, max_bytes });
             }
         }
-        Ok(body)
+        Ok(Object {
+            bytes: body,
+            content_type: info.content_type,
+        })
     }
 
     /// Stores `bytes` at `key` (tests and local tooling; clients upload with presigned forms).

@@ -4,10 +4,15 @@
 //!
 //! ```text
 //! pending ──claim──▶ processing ──finish──▶ applied | superseded
-//!    │  ▲               │   │
-//!    │  └───release─────┘   └──fail──▶ failed      (fail also ends a pending upload:
-//!    └──expire──▶ expired                           the worker gave up on it)
+//!  │ │ ▲                │   │
+//!  │ │ └────release─────┘   └──fail──▶ failed
+//!  │ └──fail_unclaimed──────────────▶ failed      (gave up before it could claim)
+//!  └──expire──▶ expired ──claim──▶ processing       (its object did arrive after all)
 //! ```
+//!
+//! A claim is fenced: it carries a token that every later write names, and a heartbeat the
+//! live worker renews, so a dead worker's claim is taken over within one lease and a worker
+//! whose claim was taken over can no longer change the upload.
 //!
 //! Callers own the transaction; statements are prepared once per connection.
 
@@ -213,10 +218,13 @@ pub async fn get(
     .await
 }
 
-/// An upload a worker has claimed (`pending → processing`).
+/// An upload a worker has claimed (`pending → processing`). Every later write names `token`
+/// and does nothing once another worker has taken the claim over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     pub id: Uuid,
+    /// Fences this claim's writes: a new token is drawn at every claim.
+    pub token: Uuid,
     /// Request order: of two uploads for one target, the greater `seq` wins.
     pub seq: i64,
     pub kind: TargetKind,
@@ -227,26 +235,33 @@ pub struct Claim {
     pub attempts: i32,
 }
 
-/// Claims the upload stored under `key`, unless it is finished or another worker holds a
-/// live claim on it. A claim older than `lease` belonged to a worker that died.
+/// Claims the upload stored under `key`, unless it is finished or a live worker holds it: a
+/// claim whose heartbeat is older than `lease` belonged to a worker that died, and is taken
+/// over. An `expired` upload is claimed too: a notification for it means its object arrived
+/// (the store accepted the upload before the handle expired), so the later event wins.
 pub async fn claim(
     client: &impl GenericClient,
     key: &str,
     lease: Duration,
 ) -> Result<Option<Claim>, tokio_postgres::Error> {
     let sql = "UPDATE cover_uploads
-         SET status = 'processing', claimed_at = now(), attempts = attempts + 1
+         SET status = 'processing', claim_token = gen_random_uuid(), claimed_at = now(),
+             heartbeat_at = now(), attempts = attempts + 1, processed_at = NULL
          WHERE object_key = $1
-           AND (status = 'pending'
-                OR (status = 'processing' AND claimed_at < now() - make_interval(secs => $2)))
-         RETURNING id, seq, target_kind, coalesce(track_id, collection_id), max_bytes, attempts";
+           AND (status IN ('pending', 'expired')
+                OR (status = 'processing'
+                    AND (heartbeat_at IS NULL
+                         OR heartbeat_at < now() - make_interval(secs => $2))))
+         RETURNING id, claim_token, seq, target_kind, coalesce(track_id, collection_id),
+             max_bytes, attempts";
     query::opt(client, sql, &[&key, &lease.as_secs_f64()], |row| Claim {
         id: row.get(0),
-        seq: row.get(1),
-        kind: row.get(2),
-        target_id: row.get(3),
-        max_bytes: row.get(4),
-        attempts: row.get(5),
+        token: row.get(1),
+        seq: row.get(2),
+        kind: row.get(3),
+        target_id: row.get(4),
+        max_bytes: row.get(5),
+        attempts: row.get(6),
     })
     .await
 }
@@ -260,35 +275,78 @@ pub async fn status_of(
     query::opt(client, sql, &[&key], |row| row.get(0)).await
 }
 
-/// Gives a claim back (`processing → pending`) so the next delivery can take it at once.
-pub async fn release(client: &impl GenericClient, key: &str) -> Result<(), tokio_postgres::Error> {
-    let sql = "UPDATE cover_uploads SET status = 'pending', claimed_at = NULL
-         WHERE object_key = $1 AND status = 'processing'";
-    query::execute(client, sql, &[&key]).await?;
+/// Renews the claim's lease; false if the claim is no longer this worker's.
+pub async fn heartbeat(
+    client: &impl GenericClient,
+    claim: &Claim,
+) -> Result<bool, tokio_postgres::Error> {
+    let sql = "UPDATE cover_uploads SET heartbeat_at = now()
+         WHERE id = $1 AND claim_token = $2 AND status = 'processing'";
+    Ok(query::execute(client, sql, &[&claim.id, &claim.token]).await? == 1)
+}
+
+/// Gives the claim back (`processing → pending`) so the next delivery can take it at once.
+pub async fn release(
+    client: &impl GenericClient,
+    claim: &Claim,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = "UPDATE cover_uploads SET status = 'pending', claim_token = NULL, heartbeat_at = NULL
+         WHERE id = $1 AND claim_token = $2 AND status = 'processing'";
+    query::execute(client, sql, &[&claim.id, &claim.token]).await?;
     Ok(())
 }
 
-/// Ends an open upload as `failed` with a reason a person can act on.
+/// Ends the claimed upload as `failed` with a reason a person can act on.
 pub async fn fail(
+    client: &impl GenericClient,
+    claim: &Claim,
+    error: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = "UPDATE cover_uploads
+         SET status = 'failed', error = $3, processed_at = now(), claim_token = NULL
+         WHERE id = $1 AND claim_token = $2 AND status = 'processing'";
+    query::execute(client, sql, &[&claim.id, &claim.token, &error]).await?;
+    Ok(())
+}
+
+/// Ends the upload under `key` as `failed` while nobody holds it: the worker gave up before
+/// it could claim it (the database was down at every attempt).
+pub async fn fail_unclaimed(
     client: &impl GenericClient,
     key: &str,
     error: &str,
 ) -> Result<(), tokio_postgres::Error> {
     let sql = "UPDATE cover_uploads SET status = 'failed', error = $2, processed_at = now()
-         WHERE object_key = $1 AND status IN ('pending', 'processing')";
+         WHERE object_key = $1 AND status = 'pending'";
     query::execute(client, sql, &[&key, &error]).await?;
     Ok(())
 }
 
+/// What the stored object was, as recorded on the upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub size: i64,
+    pub content_type: Option<String>,
+}
+
 /// Applies the colors to the claimed upload's target if no later-requested upload got there
 /// first, and records the outcome on the upload: [`UploadStatus::Applied`] or
-/// [`UploadStatus::Superseded`]. Run it in a transaction.
+/// [`UploadStatus::Superseded`]; `None` (and nothing written) if the claim is no longer this
+/// worker's. Run it in a transaction: the upload row stays locked until the commit.
 pub async fn finish(
     client: &impl GenericClient,
     upload: &Claim,
-    size: i64,
+    stored: &Stored,
     colors: &CoverColors,
-) -> Result<UploadStatus, tokio_postgres::Error> {
+) -> Result<Option<UploadStatus>, tokio_postgres::Error> {
+    let owned = "SELECT 1 FROM cover_uploads
+         WHERE id = $1 AND claim_token = $2 AND status = 'processing' FOR UPDATE";
+    if query::opt(client, owned, &[&upload.id, &upload.token], |_| ())
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
     let image_colors = Json(&colors.image_colors);
     let apply = match upload.kind {
         TargetKind::Collection => APPLY_TO_COLLECTION,
@@ -308,21 +366,22 @@ pub async fn finish(
         _ => UploadStatus::Superseded,
     };
     let sql = "UPDATE cover_uploads
-         SET status = $2, size = $3, image_colors = $4, player_color = $5,
-             player_color_light = $6, player_color_dark = $7,
+         SET status = $2, size = $3, content_type = $4, image_colors = $5, player_color = $6,
+             player_color_light = $7, player_color_dark = $8, claim_token = NULL,
              uploaded_at = coalesce(uploaded_at, now()), processed_at = now(), error = NULL
          WHERE id = $1";
-    let params: [&(dyn ToSql + Sync); 7] = [
+    let params: [&(dyn ToSql + Sync); 8] = [
         &upload.id,
         &status,
-        &size,
+        &stored.size,
+        &stored.content_type,
         &image_colors,
         &colors.player_color,
         &colors.player_color_light,
         &colors.player_color_dark,
     ];
     query::execute(client, sql, &params).await?;
-    Ok(status)
+    Ok(Some(status))
 }
 
 /// Applies a cover to a collection. The `cover_upload_seq` guard makes out-of-order
@@ -350,55 +409,64 @@ const APPLY_TO_TRACK: &str = "UPDATE tracks t
        AND (t.cover_upload_seq IS NULL OR t.cover_upload_seq < $2)";
 
 /// An upload the reconciler should look at: pending past the grace period, or claimed by a
-/// worker whose lease ran out.
+/// worker whose heartbeat stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overdue {
     pub id: Uuid,
     pub object_key: String,
-    /// Its handle expired: without an object it can only end `expired`.
+    /// A worker claimed it (so its object was there) and died.
+    pub abandoned_claim: bool,
+    /// Its handle expired more than the grace period ago: a POST the store accepted before
+    /// the expiry has finished by now, so without an object it can only end `expired`.
     pub expired: bool,
 }
 
-/// The oldest `limit` overdue uploads.
-pub async fn overdue(
+/// Takes up to `limit` overdue uploads that are due for a check, never-checked and newest
+/// first, and schedules their next check: after as long again as the upload has existed,
+/// at most an hour, so a handle that is never used costs a check per hour at most. One
+/// statement (no transaction held while the caller checks them); `SKIP LOCKED` lets
+/// replicas reconcile side by side without taking each other's rows.
+pub async fn take_overdue(
     client: &impl GenericClient,
     grace: Duration,
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<Overdue>, tokio_postgres::Error> {
-    let sql = "SELECT id, object_key, expires_at < now() FROM cover_uploads
-         WHERE (status = 'pending' AND created_at < now() - make_interval(secs => $1))
-            OR (status = 'processing' AND claimed_at < now() - make_interval(secs => $2))
-         ORDER BY created_at
-         LIMIT $3";
+    let sql = "UPDATE cover_uploads u
+         SET next_check_at = now() + least(greatest(now() - u.created_at, interval '1 second'),
+                                           interval '1 hour')
+         FROM (SELECT id FROM cover_uploads
+               WHERE status IN ('pending', 'processing')
+                 AND (next_check_at IS NULL OR next_check_at <= now())
+                 AND ((status = 'pending' AND created_at < now() - make_interval(secs => $1))
+                      OR (status = 'processing'
+                          AND (heartbeat_at IS NULL
+                               OR heartbeat_at < now() - make_interval(secs => $2))))
+               ORDER BY next_check_at NULLS FIRST, created_at DESC
+               LIMIT $3
+               FOR UPDATE SKIP LOCKED) due
+         WHERE u.id = due.id
+         RETURNING u.id, u.object_key, u.status = 'processing',
+             u.expires_at < now() - make_interval(secs => $1)";
     let params: [&(dyn ToSql + Sync); 3] = [&grace.as_secs_f64(), &lease.as_secs_f64(), &limit];
     query::all(client, sql, &params, |row| Overdue {
         id: row.get(0),
         object_key: row.get(1),
-        expired: row.get(2),
+        abandoned_claim: row.get(2),
+        expired: row.get(3),
     })
     .await
 }
 
-/// Marks a pending upload whose handle expired without an object as `expired`.
-pub async fn expire(client: &impl GenericClient, id: Uuid) -> Result<bool, tokio_postgres::Error> {
-    let sql = "UPDATE cover_uploads SET status = 'expired', processed_at = now()
-         WHERE id = $1 AND status = 'pending' AND expires_at < now()";
-    Ok(query::execute(client, sql, &[&id]).await? == 1)
-}
-
-/// Lets one replica at a time reconcile, without a table of leases: a transaction-scoped
-/// advisory lock is released by the commit, or by Postgres if the worker dies.
-pub async fn try_reconcile_lock(
+/// Marks a pending upload whose handle expired more than `grace` ago without an object as
+/// `expired`. Should its object turn up after all, its notification still claims it.
+pub async fn expire(
     client: &impl GenericClient,
+    id: Uuid,
+    grace: Duration,
 ) -> Result<bool, tokio_postgres::Error> {
-    // Arbitrary, fixed key: "cover reconciler".
-    const RECONCILE_LOCK: i64 = 0x636f_7665_7272_6563;
-    query::one(
-        client,
-        "SELECT pg_try_advisory_xact_lock($1)",
-        &[&RECONCILE_LOCK],
-        |row| row.get(0),
-    )
-    .await
+    let sql = "UPDATE cover_uploads SET status = 'expired', processed_at = now()
+         WHERE id = $1 AND status = 'pending'
+           AND expires_at < now() - make_interval(secs => $2)";
+    Ok(query::execute(client, sql, &[&id, &grace.as_secs_f64()]).await? == 1)
 }

@@ -7,7 +7,7 @@
 use std::io::Cursor;
 
 use fast_image_resize::images::Image;
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{FilterType, MulDiv, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageError, ImageFormat, ImageReader};
 
 use super::{ExtractError, Limits};
@@ -36,6 +36,62 @@ pub(super) fn opaque_pixels(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]
     }
 }
 
+/// What decoding `bytes` will allocate at its peak, in bytes, read from the header alone (an
+/// upper bound: the decoded copy, a conversion, and the coefficient buffers of a progressive
+/// JPEG). Refuses what the header says is over the limits, as decoding would.
+pub(super) fn memory_needed(bytes: &[u8], limits: &Limits) -> Result<u64, ExtractError> {
+    let format = image::guess_format(bytes).map_err(|_| ExtractError::UnsupportedFormat)?;
+    let bytes_needed = match format {
+        ImageFormat::Jpeg => jpeg_plan(bytes, limits)?.memory,
+        ImageFormat::Png => {
+            let info = png_header(bytes)?;
+            check_dimensions(info.width, info.height, limits)?;
+            let pixels = u64::from(info.width) * u64::from(info.height);
+            let (channels, has_alpha) = match info.color_type {
+                png::ColorType::Grayscale => (1, false),
+                png::ColorType::GrayscaleAlpha => (2, true),
+                png::ColorType::Rgb => (3, false),
+                // A palette may carry transparency (tRNS): expanded to RGBA at worst.
+                png::ColorType::Rgba | png::ColorType::Indexed => (4, true),
+            };
+            let sample_bytes = if info.bit_depth == png::BitDepth::Sixteen {
+                2
+            } else {
+                1
+            };
+            let decoded = pixels * channels * sample_bytes;
+            // Anything but 8-bit gray, RGB or RGBA is converted to 8-bit RGB(A) first.
+            let converted = match (channels, sample_bytes) {
+                (1 | 3 | 4, 1) => 0,
+                _ => pixels * if has_alpha { 4 } else { 3 },
+            };
+            decoded + converted
+        }
+        ImageFormat::WebP | ImageFormat::Gif => {
+            let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
+                .into_dimensions()
+                .map_err(|e| image_error(e, limits))?;
+            check_dimensions(width, height, limits)?;
+            // RGBA output, plus the decoder's own frame (GIF canvas, WebP planes).
+            u64::from(width) * u64::from(height) * 8
+        }
+        _ => return Err(ExtractError::UnsupportedFormat),
+    };
+    // The working copy and the quantizer's tables, whatever the image.
+    Ok(bytes_needed + WORKING_COPY_BYTES)
+}
+
+/// The working copy (≤ 192 × 192 RGBA, twice) and the quantizer's bins and tables.
+const WORKING_COPY_BYTES: u64 = 4 << 20;
+
+fn png_header(bytes: &[u8]) -> Result<png::Info<'static>, ExtractError> {
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    let info = decoder
+        .read_header_info()
+        .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+    Ok(info.clone())
+}
+
 fn check_dimensions(width: u32, height: u32, limits: &Limits) -> Result<(), ExtractError> {
     if width > limits.max_dimension
         || height > limits.max_dimension
@@ -51,17 +107,28 @@ fn check_dimensions(width: u32, height: u32, limits: &Limits) -> Result<(), Extr
     Ok(())
 }
 
-fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
-    use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
+/// How a JPEG will be decoded, from its header: at which DCT scale, into which pixel format,
+/// and what that allocates.
+struct JpegPlan {
+    scaling: turbojpeg::ScalingFactor,
+    format: turbojpeg::PixelFormat,
+    width: usize,
+    height: usize,
+    memory: u64,
+}
 
-    let mut decompressor = Decompressor::new().map_err(jpeg_error)?;
-    let header = decompressor.read_header(bytes).map_err(jpeg_error)?;
+fn jpeg_plan(bytes: &[u8], limits: &Limits) -> Result<JpegPlan, ExtractError> {
+    use turbojpeg::{Colorspace, Decompressor, PixelFormat, ScalingFactor};
+
+    let header = Decompressor::new()
+        .and_then(|mut decompressor| decompressor.read_header(bytes))
+        .map_err(jpeg_error)?;
     // JPEG dimensions are 16-bit, so these casts are exact.
     check_dimensions(header.width as u32, header.height as u32, limits)?;
-    let channels = match header.colorspace {
-        Colorspace::Gray => 1,
-        Colorspace::RGB | Colorspace::YCbCr => 3,
-        Colorspace::CMYK | Colorspace::YCCK => 4,
+    let (channels, format) = match header.colorspace {
+        Colorspace::Gray => (1, PixelFormat::GRAY),
+        Colorspace::RGB | Colorspace::YCbCr => (3, PixelFormat::RGB),
+        Colorspace::CMYK | Colorspace::YCCK => (4, PixelFormat::CMYK),
     };
     // A progressive JPEG keeps every coefficient (2 bytes per sample) until its last scan,
     // whatever the output scale; libjpeg cannot be capped from here, so refuse it up front.
@@ -77,29 +144,46 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
     } else {
         dct_scaling(header.width.max(header.height))
     };
+    let scaled = header.scaled(scaling);
+    let output = (format.size() * scaled.width * scaled.height) as u64;
+    let cmyk_conversion = if channels == 4 { output / 4 * 3 } else { 0 };
+    let coefficients = if header.is_progressive {
+        coefficient_bytes
+    } else {
+        0
+    };
+    Ok(JpegPlan {
+        scaling,
+        format,
+        width: scaled.width,
+        height: scaled.height,
+        memory: output + cmyk_conversion + coefficients,
+    })
+}
+
+fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
+    use turbojpeg::{Decompressor, Image, PixelFormat};
+
+    let plan = jpeg_plan(bytes, limits)?;
+    let mut decompressor = Decompressor::new().map_err(jpeg_error)?;
     decompressor
-        .set_scaling_factor(scaling)
+        .set_scaling_factor(plan.scaling)
         .map_err(jpeg_error)?;
     decompressor
         .set_scan_limit(MAX_JPEG_SCANS)
         .map_err(jpeg_error)?;
-    let scaled = header.scaled(scaling);
-    let format = match channels {
-        1 => PixelFormat::GRAY,
-        3 => PixelFormat::RGB,
-        _ => PixelFormat::CMYK,
-    };
+    let format = plan.format;
     let mut image = Image {
-        pixels: vec![0; format.size() * scaled.width * scaled.height],
-        width: scaled.width,
-        pitch: format.size() * scaled.width,
-        height: scaled.height,
+        pixels: vec![0; format.size() * plan.width * plan.height],
+        width: plan.width,
+        pitch: format.size() * plan.width,
+        height: plan.height,
         format,
     };
     decompressor
         .decompress(bytes, image.as_deref_mut())
         .map_err(jpeg_error)?;
-    let (width, height) = (scaled.width as u32, scaled.height as u32);
+    let (width, height) = (plan.width as u32, plan.height as u32);
     match format {
         PixelFormat::GRAY => shrink(image.pixels, width, height, PixelType::U8),
         PixelFormat::CMYK => shrink(cmyk_to_rgb(&image.pixels), width, height, PixelType::U8x3),
@@ -189,10 +273,7 @@ fn check_header_dimensions(
     limits: &Limits,
 ) -> Result<(), ExtractError> {
     let (width, height) = if format == ImageFormat::Png {
-        let mut decoder = png::Decoder::new(Cursor::new(bytes));
-        let info = decoder
-            .read_header_info()
-            .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+        let info = png_header(bytes)?;
         (info.width, info.height)
     } else {
         ImageReader::with_format(Cursor::new(bytes), format)
@@ -228,15 +309,31 @@ fn shrink(
     let data = if scale < 1.0 {
         let small_width = ((f64::from(width) * scale).round() as u32).max(1);
         let small_height = ((f64::from(height) * scale).round() as u32).max(1);
-        let source = Image::from_vec_u8(width, height, data, pixel_type)
-            .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+        let corrupt = |e: &dyn std::fmt::Display| ExtractError::Corrupt(e.to_string());
+        let mut source =
+            Image::from_vec_u8(width, height, data, pixel_type).map_err(|e| corrupt(&e))?;
         let mut small = Image::new(small_width, small_height, pixel_type);
+        // Premultiplied in place: the resizer's own alpha handling would first copy the whole
+        // source, doubling the peak memory of a large RGBA cover.
+        let alpha = pixel_type == PixelType::U8x4;
+        if alpha {
+            MulDiv::default()
+                .multiply_alpha_inplace(&mut source)
+                .map_err(|e| corrupt(&e))?;
+        }
         // Box filtering averages each source area: exactly the share of each color a palette
         // should see, and the cheapest convolution.
-        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Box));
+        let options = ResizeOptions::new()
+            .resize_alg(ResizeAlg::Convolution(FilterType::Box))
+            .use_alpha(false);
         Resizer::new()
             .resize(&source, &mut small, &options)
-            .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+            .map_err(|e| corrupt(&e))?;
+        if alpha {
+            MulDiv::default()
+                .divide_alpha_inplace(&mut small)
+                .map_err(|e| corrupt(&e))?;
+        }
         small.into_vec()
     } else {
         data

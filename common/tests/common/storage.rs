@@ -36,7 +36,7 @@ async fn presigned_post_with_its_fields_stores_the_object_under_the_exact_key() 
             content_type: Some("image/png".to_owned()),
         })
     );
-    assert_eq!(storage.get(KEY, 1024).await.unwrap(), PNG_HEADER);
+    assert_eq!(storage.get(KEY, 1024).await.unwrap().bytes, PNG_HEADER);
 }
 
 #[tokio::test]
@@ -134,7 +134,7 @@ async fn get_refuses_an_object_over_the_cap_and_head_of_a_missing_key_is_none() 
         "{missing_get:?}"
     );
     assert_eq!(missing_head, None);
-    assert_eq!(storage.get(KEY, 100).await.unwrap(), vec![1; 100]);
+    assert_eq!(storage.get(KEY, 100).await.unwrap().bytes, vec![1; 100]);
 }
 
 #[tokio::test]
@@ -161,7 +161,7 @@ async fn a_stopped_store_is_unavailable_quickly_and_recovers_after_restart() {
 
     proxy.restore().await.unwrap();
     storage.health().await.unwrap();
-    assert_eq!(storage.get(KEY, 100).await.unwrap(), b"kept");
+    assert_eq!(storage.get(KEY, 100).await.unwrap().bytes, b"kept");
 }
 
 #[tokio::test]
