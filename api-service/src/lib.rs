@@ -14,3 +14,5 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod views;
+#[cfg(feature = "testing")]
+pub mod testing;

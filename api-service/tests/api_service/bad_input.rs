@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{JSON_BODY_LIMIT, TestApp};
+use api_service::testing::{JSON_BODY_LIMIT, TestApp};
 
 #[tokio::test]
 async fn a_malformed_uuid_in_the_path_is_400_naming_the_parameter() {

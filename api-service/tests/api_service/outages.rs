@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::TestApp;
+use api_service::testing::TestApp;
+use common::testing::{admin_sql, wait_until_within};
 
 #[tokio::test]
 async fn postgres_down_is_503_database_unavailable_and_the_app_recovers() {
@@ -13,11 +14,12 @@ async fn postgres_down_is_503_database_unavailable_and_the_app_recovers() {
     let collection = app.collection_id("Durable").await;
     let name = &app.db.name;
     // Cut this test's database off (the server stays up for everyone else).
-    app.admin_sql(&format!(
+    admin_sql(&format!(
         "ALTER DATABASE {name} ALLOW_CONNECTIONS false;
          SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
     ))
-    .await;
+    .await
+    .unwrap();
 
     let answer = app.get(&format!("/v1/collection/{collection}")).await;
     answer.assert_error(503, "database_unavailable");
@@ -34,26 +36,19 @@ async fn postgres_down_is_503_database_unavailable_and_the_app_recovers() {
     assert!(ready.body["message"].as_str().unwrap().contains("postgres"));
     app.get("/healthz").await.ok();
 
-    app.admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
-        .await;
+    admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .await
+        .unwrap();
     // The pool replaces its dead connections on the next checkouts.
-    let mut recovered = false;
-    for _ in 0..20 {
-        if app
-            .get(&format!("/v1/collection/{collection}"))
-            .await
-            .status
-            == 200
-        {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        recovered,
-        "the API did not recover after Postgres came back"
-    );
+    // About as long as the 20 tries 100 ms apart this test allowed before, each of which
+    // could wait out the 500 ms pool timeout.
+    wait_until_within(
+        Duration::from_secs(10),
+        "the API to recover after Postgres came back",
+        async || app.get(&format!("/v1/collection/{collection}")).await,
+        |answer| answer.status == 200,
+    )
+    .await;
     app.get("/readyz").await.ok();
 }
 
@@ -61,7 +56,7 @@ async fn postgres_down_is_503_database_unavailable_and_the_app_recovers() {
 async fn s3_down_fails_readiness_only_and_handles_are_still_issued() {
     let mut app = TestApp::spawn().await;
     let collection = app.collection_id("Offline store").await;
-    app.s3.stop();
+    app.s3_proxy.cut();
 
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status, 503, "{:#}", ready.body);
@@ -75,6 +70,6 @@ async fn s3_down_fails_readiness_only_and_handles_are_still_issued() {
         .await;
     assert_eq!(answer.ok()["collection_cover_upload"]["method"], "POST");
 
-    app.s3.restart().await.unwrap();
+    app.s3_proxy.restore().await.unwrap();
     app.get("/readyz").await.ok();
 }

@@ -1,15 +1,21 @@
-//! Test harness: the real `Application` on port 0 over a fresh Postgres database and an
-//! in-process s3s-fs, an organization with an API key, and typed request helpers.
+//! Test support (cargo feature `testing`, for dev-dependencies only): `TestApp`, the real
+//! `Application` on port 0 over a fresh Postgres database and an in-process S3 store, with an
+//! organization, an API key and typed request helpers; the client's upload with a handle the
+//! API returned; the API's log lines, captured; and [`seed`], rows written with the API's own
+//! queries for tests that need data without going through HTTP (the worker's).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use api_service::settings::{ApiSettings, Settings};
-use api_service::startup::Application;
-use common::testing::{TestDatabase, TestS3};
+use common::testing::{BrowserUpload, TcpProxy, TestDatabase, TestS3};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+use crate::settings::{ApiSettings, Settings};
+use crate::startup::Application;
+
+pub mod seed;
 
 /// Small enough to test the 413 and "too large upload" paths with little data.
 pub const JSON_BODY_LIMIT: usize = 16 * 1024;
@@ -20,6 +26,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: TestDatabase,
     pub s3: TestS3,
+    /// The app reaches `s3` through this proxy (so do the upload URLs it signs): cut it to
+    /// take the store away from the app while the test still reads it directly.
+    pub s3_proxy: TcpProxy,
     pub organization_id: Uuid,
     /// An unscoped key of `organization_id`.
     pub key: String,
@@ -55,14 +64,7 @@ impl Answer {
         assert_eq!(self.status.as_u16(), status, "{:#}", self.body);
         assert_eq!(self.body["ok"], false, "{:#}", self.body);
         assert_eq!(self.body["code"], code, "{:#}", self.body);
-        let id = self.body["api_request_id"]
-            .as_str()
-            .expect("api_request_id");
-        assert_eq!(
-            Some(id),
-            self.request_id.as_deref(),
-            "header and body ids differ"
-        );
+        self.assert_request_id();
         self.body["message"].as_str().expect("message")
     }
 
@@ -71,6 +73,12 @@ impl Answer {
     pub fn ok(&self) -> &Value {
         assert_eq!(self.status, StatusCode::OK, "{:#}", self.body);
         assert_eq!(self.body["ok"], true, "{:#}", self.body);
+        self.assert_request_id();
+        &self.body
+    }
+
+    #[track_caller]
+    fn assert_request_id(&self) {
         let id = self.body["api_request_id"]
             .as_str()
             .expect("api_request_id");
@@ -79,7 +87,6 @@ impl Answer {
             self.request_id.as_deref(),
             "header and body ids differ"
         );
-        &self.body
     }
 }
 
@@ -132,6 +139,7 @@ impl TestApp {
         logs();
         let db = TestDatabase::create().await.expect("test database");
         let s3 = TestS3::start().await.expect("test S3 server");
+        let s3_proxy = TcpProxy::start(s3.addr()).await.expect("S3 proxy");
         let mut settings = Settings {
             database: db.settings.clone(),
             s3: s3.settings.clone(),
@@ -144,14 +152,15 @@ impl TestApp {
             },
             ..Settings::default()
         };
+        settings.s3.endpoint = s3_proxy.route(&s3.settings.endpoint);
         customize(&mut settings);
         let application = Application::build(settings).await.expect("application");
         let address = format!("http://127.0.0.1:{}", application.port());
         tokio::spawn(application.run_until_stopped());
-        let organization_id = api_service::admin::create_organization(&db.pool, "Test org")
+        let organization_id = crate::admin::create_organization(&db.pool, "Test org")
             .await
             .expect("organization");
-        let (_, key) = api_service::admin::create_key(&db.pool, organization_id, None)
+        let (_, key) = crate::admin::create_key(&db.pool, organization_id, None)
             .await
             .expect("key");
         Self {
@@ -159,6 +168,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             db,
             s3,
+            s3_proxy,
             organization_id,
             key,
         }
@@ -212,7 +222,7 @@ impl TestApp {
     /// A key for this app's organization, scoped to `collection_id` if given.
     pub async fn new_key(&self, collection_id: Option<&str>) -> String {
         let collection = collection_id.map(|id| id.parse().unwrap());
-        api_service::admin::create_key(&self.db.pool, self.organization_id, collection)
+        crate::admin::create_key(&self.db.pool, self.organization_id, collection)
             .await
             .expect("key")
             .1
@@ -220,10 +230,10 @@ impl TestApp {
 
     /// A second app-independent organization in the same database, with its own key.
     pub async fn other_organization_key(&self) -> String {
-        let organization = api_service::admin::create_organization(&self.db.pool, "Other")
+        let organization = crate::admin::create_organization(&self.db.pool, "Other")
             .await
             .expect("organization");
-        api_service::admin::create_key(&self.db.pool, organization, None)
+        crate::admin::create_key(&self.db.pool, organization, None)
             .await
             .expect("key")
             .1
@@ -237,63 +247,35 @@ impl TestApp {
             .bearer_auth(key);
         self.send(request).await
     }
-
-    /// Runs SQL on the maintenance database (as superuser), e.g. to cut this test's database
-    /// off.
-    pub async fn admin_sql(&self, sql: &str) {
-        let (client, connection) = tokio_postgres::connect(
-            "postgres://postgres@127.0.0.1:5432/postgres",
-            tokio_postgres::NoTls,
-        )
-        .await
-        .expect("admin connection");
-        tokio::spawn(connection);
-        client.batch_execute(sql).await.expect(sql);
-    }
 }
 
-/// Uploads `bytes` with an upload handle the way a browser or `curl -F` does: every policy
-/// field, then `Content-Type`, then the file last. `key_override` replaces the `key` field.
+/// Uploads `bytes` with an upload handle as the API returns it (`upload_url`, `fields`,
+/// `file_field`), the way a browser or `curl -F` does. `key_override` replaces the `key`
+/// field, which the store must refuse.
 pub async fn upload(
     handle: &Value,
     bytes: Vec<u8>,
     content_type: &str,
     key_override: Option<&str>,
 ) -> StatusCode {
-    let mut form = reqwest::multipart::Form::new();
-    for (name, value) in handle["fields"].as_object().expect("fields") {
-        if name.eq_ignore_ascii_case("content-type") {
-            continue;
-        }
-        let value = match (name.as_str(), key_override) {
-            ("key", Some(key)) => key.to_owned(),
-            _ => value.as_str().unwrap().to_owned(),
-        };
-        form = form.text(name.clone(), value);
-    }
-    form = form.text("Content-Type", content_type.to_owned());
-    let file = reqwest::multipart::Part::bytes(bytes)
-        .file_name("cover")
-        .mime_str(content_type)
-        .unwrap();
-    form = form.part(handle["file_field"].as_str().unwrap().to_owned(), file);
-    reqwest::Client::new()
-        .post(handle["upload_url"].as_str().unwrap())
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload sent")
-        .status()
-}
-
-/// A tiny valid PNG (1×1, red).
-pub fn png() -> Vec<u8> {
-    const PNG: &[u8] = &[
-        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90,
-        0x77, 0x53, 0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8,
-        0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00,
-        0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
-    ];
-    PNG.to_vec()
+    let fields = handle["fields"].as_object().expect("fields");
+    let form = BrowserUpload {
+        url: handle["upload_url"]
+            .as_str()
+            .expect("upload_url")
+            .to_owned(),
+        fields: fields
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_str().unwrap().to_owned()))
+            .collect(),
+        file_field: handle["file_field"]
+            .as_str()
+            .expect("file_field")
+            .to_owned(),
+    };
+    let form = match key_override {
+        Some(key) => form.with_key(key),
+        None => form,
+    };
+    form.send(content_type, bytes).await
 }

@@ -7,5 +7,4 @@ mod collections;
 mod covers;
 mod observability;
 mod outages;
-mod support;
 mod tracks;

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::TestApp;
+use api_service::testing::TestApp;
 
 #[tokio::test]
 async fn requests_without_a_key_are_401_missing_api_key() {
@@ -38,7 +38,7 @@ async fn a_revoked_key_is_401_at_once() {
     let app = TestApp::spawn().await;
     let key = app.new_key(None).await;
     app.as_key(&key, Method::GET, "/v1/collection").await.ok();
-    let key_id = common::db::api_keys::find_active(
+    let key_id = api_service::db::api_keys::find_active(
         &app.db.pool.get().await.unwrap(),
         &api_service::auth::hash_key(&key),
     )

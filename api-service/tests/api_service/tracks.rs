@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::TestApp;
+use api_service::testing::TestApp;
 
 #[tokio::test]
 async fn a_track_can_be_created_read_updated_and_deleted() {

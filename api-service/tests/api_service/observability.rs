@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{TestApp, log_lines_with};
+use api_service::testing::{TestApp, log_lines_with};
 
 #[tokio::test]
 async fn healthz_and_readyz_are_200_when_everything_is_up() {
