@@ -166,7 +166,7 @@ pub struct Processor {
 
 /// How one attempt at the claimed upload's object went.
 enum Attempt {
-    Analysed { stored: Stored, colors: CoverColors },
+    Analysed(CoverColors),
     Failed(Failure),
     Transient(Transient),
 }
@@ -238,9 +238,7 @@ impl Processor {
             }
         };
         let result = match analysed {
-            Attempt::Analysed { stored, colors } => {
-                self.record_colors(&upload, &stored, &colors).await
-            }
+            Attempt::Analysed(colors) => self.record_colors(&upload, &colors).await,
             Attempt::Failed(failure) => self.record_failure(&upload, failure).await,
             Attempt::Transient(transient) => Err(transient),
         };
@@ -289,13 +287,31 @@ impl Processor {
             match status {
                 None => return Ok(Err(Outcome::UnknownKey)),
                 Some(UploadStatus::Processing) => {}
-                Some(_) => return Ok(Err(Outcome::Duplicate)),
+                Some(UploadStatus::Pending | UploadStatus::Expired) => continue, // released
+                Some(_) => return self.claim_replaced(key).await,
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.claim_lease / 4) => {}
                 _ = abandon.cancelled() => return Ok(Err(Outcome::Abandoned)),
             }
         }
+    }
+
+    /// A finished upload is processed again if its object was replaced since (the client
+    /// uploaded again with the same handle); otherwise the notification is a duplicate.
+    async fn claim_replaced(&self, key: &str) -> Result<Result<Claim, Outcome>, Transient> {
+        let head = self.storage.head(key).await.map_err(|error| Transient {
+            dependency: Dependency::Storage,
+            source: error.into(),
+        })?;
+        let Some(etag) = head.and_then(|object| object.etag) else {
+            return Ok(Err(Outcome::Duplicate));
+        };
+        let client = self.pool.get().await.map_err(Transient::database)?;
+        let claim = uploads::claim_replaced(&client, key, &etag)
+            .await
+            .map_err(Transient::database)?;
+        Ok(claim.ok_or(Outcome::Duplicate))
     }
 
     /// Renews the claim every third of a lease while the cover is worked on; returns only if
@@ -326,12 +342,11 @@ impl Processor {
     async fn record_colors(
         &self,
         upload: &Claim,
-        stored: &Stored,
         colors: &CoverColors,
     ) -> Result<Outcome, Transient> {
         let mut client = self.pool.get().await.map_err(Transient::database)?;
         let tx = client.transaction().await.map_err(Transient::database)?;
-        let status = uploads::finish(&tx, upload, stored, colors)
+        let status = uploads::finish(&tx, upload, colors)
             .await
             .map_err(Transient::database)?;
         tx.commit().await.map_err(Transient::database)?;
@@ -352,6 +367,12 @@ impl Processor {
     async fn fail(&self, upload: &Claim, error: &str) -> anyhow::Result<()> {
         let client = self.pool.get().await?;
         uploads::fail(&client, upload, error).await?;
+        Ok(())
+    }
+
+    async fn record_object(&self, upload: &Claim, stored: &Stored) -> anyhow::Result<()> {
+        let client = self.pool.get().await?;
+        uploads::record_object(&client, upload, stored).await?;
         Ok(())
     }
 
@@ -396,7 +417,11 @@ impl Processor {
         let stored = Stored {
             size: object.bytes.len() as i64,
             content_type: object.content_type,
+            etag: object.etag,
         };
+        if let Err(error) = self.record_object(upload, &stored).await {
+            return Attempt::Transient(Transient::database(error));
+        }
         let bytes = object.bytes;
         let limits = self.limits.clone();
         let needed = match palette::memory_needed(&bytes, &limits) {
@@ -415,7 +440,7 @@ impl Processor {
         match tokio::task::spawn_blocking(decode).await {
             Err(_) => failed(FailureKind::DecoderCrashed, "the image crashed the decoder"),
             Ok(Err(error)) => failed(FailureKind::of(&error), error.to_string()),
-            Ok(Ok(colors)) => Attempt::Analysed { stored, colors },
+            Ok(Ok(colors)) => Attempt::Analysed(colors),
         }
     }
 }

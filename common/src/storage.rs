@@ -40,6 +40,8 @@ pub enum StorageError {
 pub struct ObjectInfo {
     pub size: u64,
     pub content_type: Option<String>,
+    /// Names this version of the object: a new upload under the same key gets another.
+    pub etag: Option<String>,
 }
 
 /// An object as `get` read it.
@@ -48,6 +50,8 @@ pub struct Object {
     pub bytes: Vec<u8>,
     /// As the uploader declared it.
     pub content_type: Option<String>,
+    /// The version read (the HEAD's; a replacement in between raises a notification anyway).
+    pub etag: Option<String>,
 }
 
 /// A signed browser-upload form: POST `multipart/form-data` to `url` with every entry of
@@ -178,6 +182,7 @@ impl Storage {
                     .and_then(|len| u64::try_from(len).ok())
                     .unwrap_or(0),
                 content_type: head.content_type,
+                etag: head.e_tag,
             })),
             Err(error) => match classify(error) {
                 StorageError::NotFound => Ok(None),
@@ -208,6 +213,7 @@ impl Storage {
         Ok(Object {
             bytes: body,
             content_type: info.content_type,
+            etag: info.etag,
         })
     }
 

@@ -218,6 +218,14 @@ pub async fn get(
     .await
 }
 
+/// What `claim` and `claim_replaced` return; [`claim_from_row`] reads it.
+macro_rules! claim_returning {
+    () => {
+        " RETURNING id, claim_token, seq, target_kind, coalesce(track_id, collection_id),
+             max_bytes, attempts"
+    };
+}
+
 /// An upload a worker has claimed (`pending → processing`). Every later write names `token`
 /// and does nothing once another worker has taken the claim over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,17 +252,43 @@ pub async fn claim(
     key: &str,
     lease: Duration,
 ) -> Result<Option<Claim>, tokio_postgres::Error> {
-    let sql = "UPDATE cover_uploads
+    let sql = concat!(
+        "UPDATE cover_uploads
          SET status = 'processing', claim_token = gen_random_uuid(), claimed_at = now(),
              heartbeat_at = now(), attempts = attempts + 1, processed_at = NULL
          WHERE object_key = $1
            AND (status IN ('pending', 'expired')
                 OR (status = 'processing'
                     AND (heartbeat_at IS NULL
-                         OR heartbeat_at < now() - make_interval(secs => $2))))
-         RETURNING id, claim_token, seq, target_kind, coalesce(track_id, collection_id),
-             max_bytes, attempts";
-    query::opt(client, sql, &[&key, &lease.as_secs_f64()], |row| Claim {
+                         OR heartbeat_at < now() - make_interval(secs => $2))))",
+        claim_returning!()
+    );
+    query::opt(client, sql, &[&key, &lease.as_secs_f64()], claim_from_row).await
+}
+
+/// Claims a finished upload (`applied`, `failed` or `superseded`) again when the object under
+/// its key is no longer the one it was finished from (`etag` is the object's now): the client
+/// uploaded again with the same handle, and the last object stored is the one that counts.
+/// Its processing starts over (`attempts` = 1).
+pub async fn claim_replaced(
+    client: &impl GenericClient,
+    key: &str,
+    etag: &str,
+) -> Result<Option<Claim>, tokio_postgres::Error> {
+    let sql = concat!(
+        "UPDATE cover_uploads
+         SET status = 'processing', claim_token = gen_random_uuid(), claimed_at = now(),
+             heartbeat_at = now(), attempts = 1, processed_at = NULL, error = NULL
+         WHERE object_key = $1
+           AND status IN ('applied', 'failed', 'superseded')
+           AND object_etag IS DISTINCT FROM $2",
+        claim_returning!()
+    );
+    query::opt(client, sql, &[&key, &etag], claim_from_row).await
+}
+
+fn claim_from_row(row: &tokio_postgres::Row) -> Claim {
+    Claim {
         id: row.get(0),
         token: row.get(1),
         seq: row.get(2),
@@ -262,8 +296,7 @@ pub async fn claim(
         target_id: row.get(4),
         max_bytes: row.get(5),
         attempts: row.get(6),
-    })
-    .await
+    }
 }
 
 /// Status of the upload stored under `key`, if there is one.
@@ -327,6 +360,29 @@ pub async fn fail_unclaimed(
 pub struct Stored {
     pub size: i64,
     pub content_type: Option<String>,
+    /// The object's version: a later notification for another version is processed again.
+    pub etag: Option<String>,
+}
+
+/// Records which object the claimed upload is being processed from, before the work that
+/// might crash the worker: a notification of that same object is then a duplicate, whatever
+/// became of the attempt.
+pub async fn record_object(
+    client: &impl GenericClient,
+    claim: &Claim,
+    stored: &Stored,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = "UPDATE cover_uploads SET size = $3, content_type = $4, object_etag = $5
+         WHERE id = $1 AND claim_token = $2 AND status = 'processing'";
+    let params: [&(dyn ToSql + Sync); 5] = [
+        &claim.id,
+        &claim.token,
+        &stored.size,
+        &stored.content_type,
+        &stored.etag,
+    ];
+    query::execute(client, sql, &params).await?;
+    Ok(())
 }
 
 /// Applies the colors to the claimed upload's target if no later-requested upload got there
@@ -336,7 +392,6 @@ pub struct Stored {
 pub async fn finish(
     client: &impl GenericClient,
     upload: &Claim,
-    stored: &Stored,
     colors: &CoverColors,
 ) -> Result<Option<UploadStatus>, tokio_postgres::Error> {
     let owned = "SELECT 1 FROM cover_uploads
@@ -366,15 +421,13 @@ pub async fn finish(
         _ => UploadStatus::Superseded,
     };
     let sql = "UPDATE cover_uploads
-         SET status = $2, size = $3, content_type = $4, image_colors = $5, player_color = $6,
-             player_color_light = $7, player_color_dark = $8, claim_token = NULL,
+         SET status = $2, image_colors = $3, player_color = $4, player_color_light = $5,
+             player_color_dark = $6, claim_token = NULL,
              uploaded_at = coalesce(uploaded_at, now()), processed_at = now(), error = NULL
          WHERE id = $1";
-    let params: [&(dyn ToSql + Sync); 8] = [
+    let params: [&(dyn ToSql + Sync); 6] = [
         &upload.id,
         &status,
-        &stored.size,
-        &stored.content_type,
         &image_colors,
         &colors.player_color,
         &colors.player_color_light,
@@ -385,14 +438,15 @@ pub async fn finish(
 }
 
 /// Applies a cover to a collection. The `cover_upload_seq` guard makes out-of-order
-/// completions harmless: only an upload requested later than the one applied may replace it.
+/// completions harmless: only an upload requested later than the one applied may replace it
+/// (or that upload itself, processed again for a new object under its key).
 /// `cover_upload_id` is not read yet; it names the upload a target shows, which is what
 /// serving that cover's image needs.
 const APPLY_TO_COLLECTION: &str = "UPDATE collections
      SET image_colors = $3, player_color = $4, player_color_light = $5,
          player_color_dark = $6, cover_upload_id = $7, cover_upload_seq = $2,
          updated_at = now()
-     WHERE id = $1 AND (cover_upload_seq IS NULL OR cover_upload_seq < $2)";
+     WHERE id = $1 AND (cover_upload_seq IS NULL OR cover_upload_seq <= $2)";
 
 /// Like `APPLY_TO_COLLECTION`, but a collection with `is_theme_overridable = false` keeps its
 /// tracks' colors: the cover is recorded as the track's, its colors only on the upload.
@@ -406,7 +460,7 @@ const APPLY_TO_TRACK: &str = "UPDATE tracks t
          cover_upload_id = $7, cover_upload_seq = $2, updated_at = now()
      FROM collections c
      WHERE t.id = $1 AND c.id = t.collection_id
-       AND (t.cover_upload_seq IS NULL OR t.cover_upload_seq < $2)";
+       AND (t.cover_upload_seq IS NULL OR t.cover_upload_seq <= $2)";
 
 /// An upload the reconciler should look at: pending past the grace period, or claimed by a
 /// worker whose heartbeat stopped.

@@ -29,14 +29,17 @@ async fn presigned_post_with_its_fields_stores_the_object_under_the_exact_key() 
 
     assert!(status.is_success(), "upload answered {status}");
     let storage = s3.storage().unwrap();
-    assert_eq!(
-        storage.head(KEY).await.unwrap(),
-        Some(ObjectInfo {
-            size: PNG_HEADER.len() as u64,
-            content_type: Some("image/png".to_owned()),
-        })
-    );
-    assert_eq!(storage.get(KEY, 1024).await.unwrap().bytes, PNG_HEADER);
+    let ObjectInfo {
+        size,
+        content_type,
+        etag,
+    } = storage.head(KEY).await.unwrap().expect("stored");
+    assert_eq!(size, PNG_HEADER.len() as u64);
+    assert_eq!(content_type.as_deref(), Some("image/png"));
+    let object = storage.get(KEY, 1024).await.unwrap();
+    assert_eq!(object.bytes, PNG_HEADER);
+    assert!(etag.is_some(), "the store names the object's version");
+    assert_eq!(object.etag, etag);
 }
 
 #[tokio::test]
