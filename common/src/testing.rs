@@ -15,11 +15,11 @@ mod s3;
 mod upload;
 mod wait;
 
-pub use amqp::{amqp_channel, publish};
+pub use amqp::{amqp_channel, publish, queue_state};
 pub use database::{TEST_DATABASE_PREFIX, TestDatabase, admin_query, admin_sql};
 pub use minio::{minio_event, minio_fixture};
 pub use proxy::TcpProxy;
-pub use s3::TestS3;
+pub use s3::{TestS3, spawn_server};
 pub use upload::BrowserUpload;
 pub use wait::{WAIT, wait_until, wait_until_within};
 
