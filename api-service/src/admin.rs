@@ -2,12 +2,12 @@
 //! printed once by the caller; only its SHA-256 is stored.
 
 use anyhow::Context;
-use common::db::api_keys::{self, ApiKey};
-use common::db::{collections, organizations};
 use deadpool_postgres::Pool;
 use uuid::Uuid;
 
 use crate::auth;
+use crate::db::api_keys::{self, ApiKey};
+use crate::db::{collections, organizations};
 
 pub async fn create_organization(pool: &Pool, name: &str) -> anyhow::Result<Uuid> {
     anyhow::ensure!(

@@ -83,7 +83,7 @@ impl FromRequest for Caller {
             let key = key?;
             let state = state.ok_or_else(|| anyhow::anyhow!("AppState is not registered"))?;
             let client = state.pool.get().await?;
-            let key = common::db::api_keys::find_active(&client, &hash_key(&key))
+            let key = crate::db::api_keys::find_active(&client, &hash_key(&key))
                 .await?
                 .ok_or(ApiError::InvalidKey)?;
             Ok(Caller {

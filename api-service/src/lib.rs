@@ -3,16 +3,17 @@
 
 pub mod admin;
 pub mod auth;
+pub mod body_fields;
+pub mod db;
 pub mod error;
-pub mod extract;
-pub mod handles;
-pub mod healthcheck;
+pub mod input;
 pub mod openapi;
 pub mod request_id;
+pub mod responses;
 pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
-pub mod views;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod upload_handles;

@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod collections;
+mod contract;
 mod covers;
 mod observability;
 mod outages;

@@ -1,20 +1,22 @@
 //! `POST /v1/collection/{collection_id}/cover`: a new upload handle for the collection's cover.
 
 use actix_web::web;
-use common::events::TargetKind;
+use common::keys::TargetKind;
 
 use super::CollectionWithCover;
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::handles;
+use crate::error::ApiError;
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
+use crate::upload_handles;
 
 #[utoipa::path(post, operation_id = "create_collection_cover_upload", path = "/v1/collection/{collection_id}/cover", tag = "covers",
     params(("collection_id" = Uuid, Path)),
     responses(
-        (status = 200, body = Envelope<CollectionWithCover>, description = "Upload handle issued; a pending cover upload is recorded"),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+        (status = 200, body = Envelope<CollectionWithCover>, description = "Upload handle issued; a pending cover upload is recorded",
+            links(
+                ("GetCoverUpload" = (operation_id = "get_cover_upload", parameters(("cover_upload_id" = "$response.body#/collection_cover_upload/id")))),
+            ))),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,
@@ -23,7 +25,7 @@ pub async fn handler(
 ) -> Result<Envelope<CollectionWithCover>, ApiError> {
     let client = state.pool.get().await?;
     let collection = super::find(&client, &caller, &path).await?;
-    let handle = handles::issue(
+    let handle = upload_handles::issue(
         &state,
         &client,
         caller.organization_id,

@@ -1,40 +1,40 @@
 //! `POST /v1/collection`: creates a collection and issues its first cover upload handle.
 
 use actix_web::web;
-use common::db::collections;
-use common::db::organizations::{self, Counter};
-use common::events::TargetKind;
+use common::keys::TargetKind;
 use uuid::Uuid;
 
-use common::db::collections::CollectionFields;
-
-use super::CollectionWithCover;
+use super::{CollectionWithCover, NewCollection};
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::Body;
-use crate::handles;
+use crate::body_fields;
+use crate::db::collections;
+use crate::db::organizations::{self, Counter};
+use crate::error::ApiError;
+use crate::input::Body;
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
+use crate::upload_handles;
 
 #[utoipa::path(post, operation_id = "create_collection", path = "/v1/collection", tag = "collections",
-    request_body = CollectionFields,
+    request_body = NewCollection,
     responses(
-        (status = 200, body = Envelope<CollectionWithCover>, description = "Created, with a cover upload handle"),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+        (status = 200, body = Envelope<CollectionWithCover>, description = "Created, with a cover upload handle",
+            links(
+                ("GetCollection" = (operation_id = "get_collection", parameters(("collection_id" = "$response.body#/collection_id")))),
+                ("UpdateCollection" = (operation_id = "update_collection", parameters(("collection_id" = "$response.body#/collection_id")))),
+                ("DeleteCollection" = (operation_id = "delete_collection", parameters(("collection_id" = "$response.body#/collection_id")))),
+                ("CreateCollectionCoverUpload" = (operation_id = "create_collection_cover_upload", parameters(("collection_id" = "$response.body#/collection_id")))),
+                ("ListCollectionTracks" = (operation_id = "list_collection_tracks", parameters(("collection_id" = "$response.body#/collection_id")))),
+                ("GetCoverUpload" = (operation_id = "get_cover_upload", parameters(("cover_upload_id" = "$response.body#/collection_cover_upload/id")))),
+            ))),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
-    Body(fields): Body<CollectionFields>,
+    Body(fields): Body<NewCollection>,
 ) -> Result<Envelope<CollectionWithCover>, ApiError> {
     caller.check_unscoped()?;
-    super::validate(&fields)?;
-    if fields.title.is_none() {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "`title` is required",
-        ));
-    }
+    body_fields::check((&fields).into())?;
     let organization_id = caller.organization_id;
     let mut client = state.pool.get().await?;
     // Counter, row and pending upload commit together: a failure leaves no half collection.
@@ -49,7 +49,7 @@ pub async fn handler(
         &fields,
     )
     .await?;
-    let handle = handles::issue(
+    let handle = upload_handles::issue(
         &state,
         &transaction,
         organization_id,

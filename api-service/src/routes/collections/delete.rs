@@ -2,26 +2,25 @@
 //! Stored cover objects stay in the bucket (a lifecycle rule on `covers/` may expire them).
 
 use actix_web::web;
-use common::db::collections;
 
 use super::CollectionDeleted;
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract;
+use crate::db::collections;
+use crate::error::ApiError;
+use crate::input;
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
 
 #[utoipa::path(delete, operation_id = "delete_collection", path = "/v1/collection/{collection_id}", tag = "collections",
     params(("collection_id" = Uuid, Path)),
-    responses((status = 200, body = Envelope<CollectionDeleted>),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    responses((status = 200, body = Envelope<CollectionDeleted>)),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<Envelope<CollectionDeleted>, ApiError> {
-    let collection_id = extract::id("collection_id", &path)?;
+    let collection_id = input::id("collection_id", &path)?;
     caller.check_scope(collection_id)?;
     let client = state.pool.get().await?;
     if !collections::delete(&client, caller.organization_id, collection_id).await? {

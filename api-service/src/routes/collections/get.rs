@@ -4,14 +4,13 @@ use actix_web::web;
 
 use super::CollectionBody;
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
 
 #[utoipa::path(get, operation_id = "get_collection", path = "/v1/collection/{collection_id}", tag = "collections",
     params(("collection_id" = Uuid, Path)),
-    responses((status = 200, body = Envelope<CollectionBody>),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    responses((status = 200, body = Envelope<CollectionBody>)),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,

@@ -1,18 +1,17 @@
 //! `GET /v1/collection`: the organization's collections, oldest first, paged.
 
 use actix_web::web;
-use common::db::collections;
 
 use super::CollectionList;
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::Page;
+use crate::db::collections;
+use crate::error::ApiError;
+use crate::input::Page;
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
 
 #[utoipa::path(get, operation_id = "list_collections", path = "/v1/collection", tag = "collections", params(Page),
-    responses((status = 200, body = Envelope<CollectionList>),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    responses((status = 200, body = Envelope<CollectionList>)),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,

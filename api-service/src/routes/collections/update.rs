@@ -1,31 +1,29 @@
 //! `PUT /v1/collection/{collection_id}`: partial update; absent fields are left unchanged.
 
 use actix_web::web;
-use common::db::collections;
 
-use common::db::collections::CollectionFields;
-
-use super::CollectionBody;
+use super::{CollectionBody, CollectionUpdate};
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{self, Body};
+use crate::body_fields;
+use crate::db::collections;
+use crate::error::ApiError;
+use crate::input::{self, Body};
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
 
 #[utoipa::path(put, operation_id = "update_collection", path = "/v1/collection/{collection_id}", tag = "collections",
-    params(("collection_id" = Uuid, Path)), request_body = CollectionFields,
-    responses((status = 200, body = Envelope<CollectionBody>),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    params(("collection_id" = Uuid, Path)), request_body = CollectionUpdate,
+    responses((status = 200, body = Envelope<CollectionBody>)),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    Body(fields): Body<CollectionFields>,
+    Body(fields): Body<CollectionUpdate>,
 ) -> Result<Envelope<CollectionBody>, ApiError> {
-    let collection_id = extract::id("collection_id", &path)?;
+    let collection_id = input::id("collection_id", &path)?;
     caller.check_scope(collection_id)?;
-    super::validate(&fields)?;
+    body_fields::check((&fields).into())?;
     let client = state.pool.get().await?;
     let collection = collections::update(&client, caller.organization_id, collection_id, &fields)
         .await?

@@ -2,16 +2,16 @@
 //! applied, the extracted colors.
 
 use actix_web::web;
-use common::db::cover_uploads::{self, CoverUpload};
+use common::uploads;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract;
+use crate::error::ApiError;
+use crate::input;
+use crate::responses::{CoverUpload, Envelope};
 use crate::state::AppState;
-use crate::views::Envelope;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverUploadBody {
@@ -21,22 +21,21 @@ pub struct CoverUploadBody {
 
 #[utoipa::path(get, operation_id = "get_cover_upload", path = "/v1/cover_upload/{cover_upload_id}", tag = "covers",
     params(("cover_upload_id" = Uuid, Path)),
-    responses((status = 200, body = Envelope<CoverUploadBody>),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    responses((status = 200, body = Envelope<CoverUploadBody>)),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<Envelope<CoverUploadBody>, ApiError> {
-    let cover_upload_id = extract::id("cover_upload_id", &path)?;
+    let cover_upload_id = input::id("cover_upload_id", &path)?;
     let client = state.pool.get().await?;
-    let upload = cover_uploads::get(&client, caller.organization_id, cover_upload_id)
+    let upload = uploads::get(&client, caller.organization_id, cover_upload_id)
         .await?
         .ok_or(ApiError::NotFound("cover upload"))?;
     caller.check_scope(upload.scope_collection_id)?;
     Ok(Envelope::new(CoverUploadBody {
         cover_upload_id,
-        cover_upload: upload,
+        cover_upload: CoverUpload::from(upload),
     }))
 }

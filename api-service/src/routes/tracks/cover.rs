@@ -2,29 +2,31 @@
 //! collection has `is_cover_overridable = false` (409 `cover_not_overridable`).
 
 use actix_web::web;
-use common::db::tracks;
-use common::events::TargetKind;
+use common::keys::TargetKind;
 
 use super::TrackWithCover;
 use crate::auth::Caller;
+use crate::db::tracks;
 use crate::error::{ApiError, ErrorBody};
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
-use crate::{extract, handles};
+use crate::{input, upload_handles};
 
 #[utoipa::path(post, operation_id = "create_track_cover_upload", path = "/v1/track/{track_id}/cover", tag = "covers",
     params(("track_id" = Uuid, Path)),
     responses(
-        (status = 200, body = Envelope<TrackWithCover>, description = "Upload handle issued; a pending cover upload is recorded"),
-        (status = 409, body = ErrorBody, description = "`cover_not_overridable`: the collection refuses track covers"),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+        (status = 200, body = Envelope<TrackWithCover>, description = "Upload handle issued; a pending cover upload is recorded",
+            links(
+                ("GetCoverUpload" = (operation_id = "get_cover_upload", parameters(("cover_upload_id" = "$response.body#/track_cover_upload/id")))),
+            )),
+        (status = 409, body = ErrorBody, description = "`cover_not_overridable`: the collection refuses track covers")),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<Envelope<TrackWithCover>, ApiError> {
-    let track_id = extract::id("track_id", &path)?;
+    let track_id = input::id("track_id", &path)?;
     let client = state.pool.get().await?;
     let (track, cover_overridable) =
         tracks::get_with_cover_policy(&client, caller.organization_id, track_id)
@@ -34,7 +36,7 @@ pub async fn handler(
     if !cover_overridable {
         return Err(ApiError::CoverNotOverridable);
     }
-    let handle = handles::issue(
+    let handle = upload_handles::issue(
         &state,
         &client,
         caller.organization_id,

@@ -2,35 +2,38 @@
 //! collection allows track covers, issues its first cover upload handle.
 
 use actix_web::web;
-use common::db::organizations::{self, Counter};
-use common::db::{collections, tracks};
-use common::events::TargetKind;
+use common::keys::TargetKind;
 use uuid::Uuid;
 
-use common::db::tracks::TrackFields;
-
-use super::TrackWithCover;
+use super::{NewTrack, TrackWithCover};
 use crate::auth::Caller;
+use crate::db::organizations::{self, Counter};
+use crate::db::{collections, tracks};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Body;
-use crate::handles;
+use crate::input::Body;
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
+use crate::upload_handles;
 
-#[utoipa::path(post, operation_id = "create_track", path = "/v1/track", tag = "tracks", request_body = TrackFields,
+#[utoipa::path(post, operation_id = "create_track", path = "/v1/track", tag = "tracks", request_body = NewTrack,
     responses(
-        (status = 200, body = Envelope<TrackWithCover>, description = "Created, with a cover upload handle"),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+        (status = 200, body = Envelope<TrackWithCover>, description = "Created, with a cover upload handle unless the collection refuses track covers",
+            links(
+                ("GetTrack" = (operation_id = "get_track", parameters(("track_id" = "$response.body#/track_id")))),
+                ("UpdateTrack" = (operation_id = "update_track", parameters(("track_id" = "$response.body#/track_id")))),
+                ("DeleteTrack" = (operation_id = "delete_track", parameters(("track_id" = "$response.body#/track_id")))),
+                ("CreateTrackCoverUpload" = (operation_id = "create_track_cover_upload", parameters(("track_id" = "$response.body#/track_id")))),
+                ("GetCoverUpload" = (operation_id = "get_cover_upload", parameters(("cover_upload_id" = "$response.body#/track_cover_upload/id")))),
+            )),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such collection in the caller's organization")),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
-    Body(fields): Body<TrackFields>,
+    Body(fields): Body<NewTrack>,
 ) -> Result<Envelope<TrackWithCover>, ApiError> {
-    super::validate(&fields)?;
-    let collection_id = fields
-        .collection_id
-        .ok_or_else(|| ApiError::bad_request("invalid_field", "`collection_id` is required"))?;
+    super::validate((&fields).into(), fields.duration)?;
+    let collection_id = fields.collection_id;
     let organization_id = caller.organization_id;
     let mut client = state.pool.get().await?;
     // Counter, row and pending upload commit together: a failure leaves no half track.
@@ -45,13 +48,12 @@ pub async fn handler(
         &transaction,
         Uuid::now_v7(),
         organization_id,
-        collection_id,
         index,
         &fields,
     )
     .await?;
     let handle = if collection.is_cover_overridable {
-        let handle = handles::issue(
+        let handle = upload_handles::issue(
             &state,
             &transaction,
             organization_id,

@@ -1,18 +1,17 @@
 //! `DELETE /v1/track/{track_id}`: removes the track and its cover uploads.
 
 use actix_web::web;
-use common::db::tracks;
 
 use super::TrackDeleted;
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::db::tracks;
+use crate::error::ApiError;
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
 
 #[utoipa::path(delete, operation_id = "delete_track", path = "/v1/track/{track_id}", tag = "tracks",
     params(("track_id" = Uuid, Path)),
-    responses((status = 200, body = Envelope<TrackDeleted>),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    responses((status = 200, body = Envelope<TrackDeleted>)),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,

@@ -4,14 +4,13 @@ use actix_web::web;
 
 use super::TrackBody;
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
 
 #[utoipa::path(get, operation_id = "get_track", path = "/v1/track/{track_id}", tag = "tracks",
     params(("track_id" = Uuid, Path)),
-    responses((status = 200, body = Envelope<TrackBody>),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    responses((status = 200, body = Envelope<TrackBody>)),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,

@@ -1,19 +1,18 @@
 //! `GET /v1/collection/{collection_id}/track`: a collection's tracks in playing order, paged.
 
 use actix_web::web;
-use common::db::tracks;
 
 use super::TrackList;
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::Page;
+use crate::db::tracks;
+use crate::error::ApiError;
+use crate::input::Page;
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
 
 #[utoipa::path(get, operation_id = "list_collection_tracks", path = "/v1/collection/{collection_id}/track", tag = "tracks",
     params(("collection_id" = Uuid, Path), Page),
-    responses((status = 200, body = Envelope<TrackList>),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    responses((status = 200, body = Envelope<TrackList>)),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,

@@ -1,30 +1,27 @@
 //! `PUT /v1/track/{track_id}`: partial update; absent fields are left unchanged.
 
 use actix_web::web;
-use common::db::tracks;
 
-use common::db::tracks::TrackFields;
-
-use super::TrackBody;
+use super::{TrackBody, TrackUpdate};
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::Body;
+use crate::db::tracks;
+use crate::error::ApiError;
+use crate::input::Body;
+use crate::responses::Envelope;
 use crate::state::AppState;
-use crate::views::Envelope;
 
 #[utoipa::path(put, operation_id = "update_track", path = "/v1/track/{track_id}", tag = "tracks",
-    params(("track_id" = Uuid, Path)), request_body = TrackFields,
-    responses((status = 200, body = Envelope<TrackBody>),
-        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    params(("track_id" = Uuid, Path)), request_body = TrackUpdate,
+    responses((status = 200, body = Envelope<TrackBody>)),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    Body(fields): Body<TrackFields>,
+    Body(fields): Body<TrackUpdate>,
 ) -> Result<Envelope<TrackBody>, ApiError> {
-    super::validate(&fields)?;
-    if fields.collection_id.is_some() {
+    super::validate((&fields).into(), fields.duration)?;
+    if fields.collection_id {
         return Err(ApiError::bad_request(
             "invalid_field",
             "`collection_id` cannot be changed; create the track in the other collection",

@@ -1,16 +1,38 @@
-//! Issuing cover upload handles: a presigned POST policy for a fresh object key plus the
-//! `pending` `cover_uploads` row that lets the worker and `GET /v1/cover_upload/:id` follow it.
+//! Cover upload handles: what a client gets to upload a cover straight to the bucket (a
+//! presigned POST policy for a fresh object key), and issuing one together with the `pending`
+//! `cover_uploads` row that lets the worker and `GET /v1/cover_upload/:id` follow it.
 
 use std::time::Duration;
 
 use anyhow::Context;
-use common::events::{CoverKey, TargetKind};
+use chrono::{DateTime, Utc};
+use common::keys::{CoverKey, TargetKind};
 use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::views::UploadHandle;
+
+/// An upload handle: POST `multipart/form-data` to `upload_url` with every entry of `fields`,
+/// a `Content-Type` field starting with `image/`, and the image last, in `file_field`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadHandle {
+    /// Always `POST`.
+    pub method: &'static str,
+    pub upload_url: String,
+    /// Seconds the handle stays valid.
+    pub ttl: u32,
+    pub expires_at: DateTime<Utc>,
+    /// The cover upload id, for `GET /v1/cover_upload/{id}`.
+    pub id: Uuid,
+    /// S3 POST-policy form fields, to send verbatim.
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Always `file`.
+    pub file_field: &'static str,
+    pub max_bytes: u32,
+}
 
 /// The form field the image goes in; s3 POST uploads always call it `file`.
 const FILE_FIELD: &str = "file";
@@ -38,7 +60,7 @@ pub async fn issue(
         .presign_post(&key.to_string(), max_bytes, Duration::from_secs(ttl.into()))
         .await
         .context("Failed to presign a cover upload")?;
-    common::db::cover_uploads::insert_pending(
+    common::uploads::insert_pending(
         client,
         organization_id,
         &key,

@@ -1,0 +1,223 @@
+//! What the fields of collection and track bodies may hold beyond their JSON types, checked
+//! here and described by the schemas here, so the OpenAPI document says exactly what the
+//! handlers enforce: `#RRGGBB` colors ([`HexColor`]), text without U+0000 ([`Text`]),
+//! `image_colors` elements in range ([`ImageColorInput`]) and `metadata` objects.
+
+use common::colors::ImageColor;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AnyOfBuilder, ArrayBuilder, ObjectBuilder, Ref, Schema, SchemaType, Type,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::error::ApiError;
+
+/// A client's `metadata` object, kept as the JSON text it came in (and, in responses, as
+/// PostgreSQL's `jsonb` prints it): parsing it into numbers would refuse, or round, values
+/// that `jsonb` stores exactly, and then fail to read them back.
+pub type Metadata = Box<RawValue>;
+
+/// Schema of the `#RRGGBB` color fields (either case), which are `String`s in Rust; fields
+/// point at it with `#[schema(value_type = HexColor)]`.
+pub struct HexColor;
+
+impl PartialSchema for HexColor {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^#[0-9A-Fa-f]{6}$"))
+            .examples(["#aa0011"])
+            .into()
+    }
+}
+
+impl ToSchema for HexColor {}
+
+/// Schema of the free-text fields: any string without U+0000, which PostgreSQL cannot store
+/// (`input::parse_json` refuses it in every body).
+pub struct Text;
+
+impl PartialSchema for Text {
+    fn schema() -> RefOr<Schema> {
+        no_nul().into()
+    }
+}
+
+fn no_nul() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^[^\\u0000]*$"))
+}
+
+impl ToSchema for Text {}
+
+/// Schema of `metadata`: any JSON object, but no key or string in it may hold U+0000 (as
+/// `input::parse_json` enforces). Recursive through [`JsonValue`].
+pub struct JsonObject;
+
+impl PartialSchema for JsonObject {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property_names(Some(no_nul()))
+            .additional_properties(Some(Ref::from_schema_name("JsonValue")))
+            .into()
+    }
+}
+
+impl ToSchema for JsonObject {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("JsonValue".to_owned(), JsonValue::schema()));
+        schemas.push(("Text".to_owned(), Text::schema()));
+    }
+}
+
+/// Any JSON value inside a [`JsonObject`].
+struct JsonValue;
+
+impl PartialSchema for JsonValue {
+    fn schema() -> RefOr<Schema> {
+        let scalars = [Type::Null, Type::Boolean, Type::Number];
+        AnyOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(SchemaType::from_iter(scalars)))
+            .item(Ref::from_schema_name("Text"))
+            .item(ArrayBuilder::new().items(Ref::from_schema_name("JsonValue")))
+            .item(Ref::from_schema_name("JsonObject"))
+            .into()
+    }
+}
+
+// Read as `f64` so that a value just outside a range is refused rather than rounded into it
+// by the `f32` of the stored form; the schema also describes the elements responses carry.
+/// One `image_colors` element: a palette color of the cover.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ImageColor)]
+pub struct ImageColorInput {
+    #[schema(value_type = HexColor)]
+    pub hex: String,
+    #[serde(deserialize_with = "crate::input::integer")]
+    #[schema(maximum = 255)]
+    pub red: u8,
+    #[serde(deserialize_with = "crate::input::integer")]
+    #[schema(maximum = 255)]
+    pub green: u8,
+    #[serde(deserialize_with = "crate::input::integer")]
+    #[schema(maximum = 255)]
+    pub blue: u8,
+    /// HSL hue in degrees.
+    #[schema(minimum = 0, maximum = 360)]
+    pub hue: f64,
+    /// HSL saturation.
+    #[schema(minimum = 0, maximum = 1)]
+    pub saturation: f64,
+    /// HSL lightness.
+    #[schema(minimum = 0, maximum = 1)]
+    pub lightness: f64,
+    /// Share of the cover's opaque pixels closest to this color.
+    #[schema(minimum = 0, maximum = 1)]
+    pub area: f64,
+    /// True for the color chosen as `player_color`.
+    pub active: bool,
+}
+
+impl ImageColorInput {
+    /// Ranges serde cannot check, named by the element's path.
+    fn check(&self, path: &str) -> Result<(), ApiError> {
+        if !common::colors::is_hex_color(&self.hex) {
+            return Err(invalid_field(format!(
+                "`{path}.hex` must be a color of the form #RRGGBB"
+            )));
+        }
+        for (name, value, max) in [
+            ("hue", self.hue, 360.0),
+            ("saturation", self.saturation, 1.0),
+            ("lightness", self.lightness, 1.0),
+            ("area", self.area, 1.0),
+        ] {
+            if !(0.0..=max).contains(&value) {
+                return Err(invalid_field(format!(
+                    "`{path}.{name}` must be between 0 and {max}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The stored form (`f32`, as the worker writes it).
+impl From<&ImageColorInput> for ImageColor {
+    fn from(color: &ImageColorInput) -> Self {
+        Self {
+            hex: color.hex.clone(),
+            red: color.red,
+            green: color.green,
+            blue: color.blue,
+            hue: color.hue as f32,
+            saturation: color.saturation as f32,
+            lightness: color.lightness as f32,
+            area: color.area as f32,
+            active: color.active,
+        }
+    }
+}
+
+/// The checked fields of a collection or track body, for [`check`].
+pub struct Checked<'a> {
+    pub player_color: Option<&'a String>,
+    pub player_color_light: Option<&'a String>,
+    pub player_color_dark: Option<&'a String>,
+    pub image_colors: Option<&'a [ImageColorInput]>,
+    pub metadata: Option<&'a RawValue>,
+}
+
+/// `impl From<&Body> for Checked` for the collection and track bodies, which all name these
+/// fields alike.
+macro_rules! checked_fields {
+    ($($body:ty),+) => {
+        $(impl<'a> From<&'a $body> for $crate::body_fields::Checked<'a> {
+            fn from(body: &'a $body) -> Self {
+                Self {
+                    player_color: body.player_color.as_ref(),
+                    player_color_light: body.player_color_light.as_ref(),
+                    player_color_dark: body.player_color_dark.as_ref(),
+                    image_colors: body.image_colors.as_deref(),
+                    metadata: body.metadata.as_deref(),
+                }
+            }
+        })+
+    };
+}
+pub(crate) use checked_fields;
+
+/// Checks what serde cannot: the three `player_color*` fields are `#RRGGBB`, every
+/// `image_colors` element is in range and `metadata` is an object.
+pub fn check(fields: Checked<'_>) -> Result<(), ApiError> {
+    for (name, value) in [
+        ("player_color", fields.player_color),
+        ("player_color_light", fields.player_color_light),
+        ("player_color_dark", fields.player_color_dark),
+    ] {
+        if value.is_some_and(|value| !common::colors::is_hex_color(value)) {
+            return Err(invalid_field(format!(
+                "`{name}` must be a color of the form #RRGGBB"
+            )));
+        }
+    }
+    for (index, color) in fields.image_colors.unwrap_or_default().iter().enumerate() {
+        color.check(&format!("image_colors[{index}]"))?;
+    }
+    if fields
+        .metadata
+        .is_some_and(|metadata| !metadata.get().trim_start().starts_with('{'))
+    {
+        return Err(invalid_field("`metadata` must be a JSON object"));
+    }
+    Ok(())
+}
+
+fn invalid_field(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid_field", message)
+}

@@ -1,0 +1,200 @@
+//! Queries on `collections`. Every query takes the caller's organization id, so another
+//! organization's collection is indistinguishable from a missing one.
+
+use chrono::{DateTime, Utc};
+use common::colors::ImageColor;
+use common::db::query;
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use tokio_postgres::Row;
+use tokio_postgres::types::Json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::body_fields::{HexColor, ImageColorInput, Metadata};
+use crate::routes::collections::{CollectionUpdate, NewCollection};
+
+/// Column list shared by every statement that returns a collection; [`from_row`] reads it.
+macro_rules! columns {
+    () => {
+        "id, organization_id, creator_id, title, organization_index, metadata, image_colors,
+         player_color, player_color_light, player_color_dark, player_subtitle,
+         is_cover_overridable, is_theme_overridable, created_at, updated_at"
+    };
+}
+
+/// A collection as stored and as the API returns it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Collection {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub creator_id: Option<String>,
+    pub title: String,
+    pub organization_index: i64,
+    /// The client's JSON object, as PostgreSQL's `jsonb` normalizes it.
+    #[schema(value_type = Object)]
+    pub metadata: Metadata,
+    /// The cover's palette, by area, at most 8; null until a cover is applied or set.
+    #[schema(value_type = Option<Vec<ImageColorInput>>)]
+    pub image_colors: Option<Vec<ImageColor>>,
+    /// The accent color a music player would use.
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color: Option<String>,
+    /// `player_color` adjusted to contrast ≥ 4.5:1 against white.
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color_light: Option<String>,
+    /// `player_color` adjusted to contrast ≥ 4.5:1 against black.
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color_dark: Option<String>,
+    pub player_subtitle: Option<String>,
+    pub is_cover_overridable: bool,
+    pub is_theme_overridable: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn from_row(row: &Row) -> Collection {
+    Collection {
+        id: row.get(0),
+        organization_id: row.get(1),
+        creator_id: row.get(2),
+        title: row.get(3),
+        organization_index: row.get(4),
+        metadata: row.get::<_, Json<Metadata>>(5).0,
+        image_colors: row
+            .get::<_, Option<Json<Vec<ImageColor>>>>(6)
+            .map(|json| json.0),
+        player_color: row.get(7),
+        player_color_light: row.get(8),
+        player_color_dark: row.get(9),
+        player_subtitle: row.get(10),
+        is_cover_overridable: row.get(11),
+        is_theme_overridable: row.get(12),
+        created_at: row.get(13),
+        updated_at: row.get(14),
+    }
+}
+
+pub async fn insert(
+    client: &impl GenericClient,
+    id: Uuid,
+    organization_id: Uuid,
+    organization_index: i64,
+    fields: &NewCollection,
+) -> Result<Collection, tokio_postgres::Error> {
+    let image_colors = super::stored_colors(fields.image_colors.as_deref());
+    let metadata = fields.metadata.as_deref().map(Json);
+    let params: query::Params = &[
+        &id,
+        &organization_id,
+        &organization_index,
+        &fields.title,
+        &fields.creator_id,
+        &metadata,
+        &image_colors,
+        &fields.player_color,
+        &fields.player_color_light,
+        &fields.player_color_dark,
+        &fields.player_subtitle,
+        &fields.is_cover_overridable,
+        &fields.is_theme_overridable,
+    ];
+    let sql = concat!(
+        "INSERT INTO collections (id, organization_id, organization_index, title, creator_id,
+             metadata, image_colors, player_color, player_color_light, player_color_dark,
+             player_subtitle, is_cover_overridable, is_theme_overridable)
+         VALUES ($1, $2, $3, $4, $5, COALESCE($6, '{}'::jsonb), $7, $8, $9, $10, $11,
+             COALESCE($12, true), COALESCE($13, true))
+         RETURNING ",
+        columns!()
+    );
+    query::one(client, sql, params, from_row).await
+}
+
+pub async fn get(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Collection>, tokio_postgres::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM collections WHERE id = $1 AND organization_id = $2"
+    );
+    query::opt(client, sql, &[&id, &organization_id], from_row).await
+}
+
+/// One page of the organization's collections, oldest first; `only` narrows the list to one
+/// collection (for collection-scoped keys).
+pub async fn list(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    only: Option<Uuid>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Collection>, tokio_postgres::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM collections
+         WHERE organization_id = $1 AND ($2::uuid IS NULL OR id = $2)
+         ORDER BY created_at, id LIMIT $3 OFFSET $4"
+    );
+    let params: query::Params = &[&organization_id, &only, &limit, &offset];
+    query::all(client, sql, params, from_row).await
+}
+
+/// Applies the fields that are set; `None` when the collection does not exist in this
+/// organization.
+pub async fn update(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    id: Uuid,
+    fields: &CollectionUpdate,
+) -> Result<Option<Collection>, tokio_postgres::Error> {
+    let image_colors = super::stored_colors(fields.image_colors.as_deref());
+    let metadata = fields.metadata.as_deref().map(Json);
+    let params: query::Params = &[
+        &id,
+        &organization_id,
+        &fields.title,
+        &fields.creator_id,
+        &metadata,
+        &image_colors,
+        &fields.player_color,
+        &fields.player_color_light,
+        &fields.player_color_dark,
+        &fields.player_subtitle,
+        &fields.is_cover_overridable,
+        &fields.is_theme_overridable,
+    ];
+    let sql = concat!(
+        "UPDATE collections SET
+             title = COALESCE($3, title),
+             creator_id = COALESCE($4, creator_id),
+             metadata = COALESCE($5, metadata),
+             image_colors = COALESCE($6, image_colors),
+             player_color = COALESCE($7, player_color),
+             player_color_light = COALESCE($8, player_color_light),
+             player_color_dark = COALESCE($9, player_color_dark),
+             player_subtitle = COALESCE($10, player_subtitle),
+             is_cover_overridable = COALESCE($11, is_cover_overridable),
+             is_theme_overridable = COALESCE($12, is_theme_overridable),
+             updated_at = now()
+         WHERE id = $1 AND organization_id = $2
+         RETURNING ",
+        columns!()
+    );
+    query::opt(client, sql, params, from_row).await
+}
+
+/// Deletes the collection with its tracks and cover uploads; false when it does not exist in
+/// this organization.
+pub async fn delete(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<bool, tokio_postgres::Error> {
+    let sql = "DELETE FROM collections WHERE id = $1 AND organization_id = $2";
+    Ok(query::execute(client, sql, &[&id, &organization_id]).await? == 1)
+}

@@ -1,0 +1,238 @@
+//! Queries on `tracks`. Every query takes the caller's organization id, so another
+//! organization's track is indistinguishable from a missing one.
+
+use chrono::{DateTime, Utc};
+use common::colors::ImageColor;
+use common::db::query;
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use tokio_postgres::Row;
+use tokio_postgres::types::Json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::body_fields::{HexColor, ImageColorInput, Metadata};
+use crate::routes::tracks::{NewTrack, TrackUpdate};
+
+/// Column list (table alias `t`) shared by every statement that returns a track;
+/// [`from_row`] reads it.
+macro_rules! columns {
+    () => {
+        "t.id, t.organization_id, t.collection_id, t.creator_id, t.index, t.duration,
+         t.file_name, t.organization_index, t.\"order\", t.metadata, t.player_title,
+         t.player_subtitle, t.player_color, t.player_color_light, t.player_color_dark,
+         t.image_colors, t.track_status_id, t.created_at, t.updated_at"
+    };
+}
+
+/// A track as stored and as the API returns it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Track {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub collection_id: Uuid,
+    pub creator_id: Option<String>,
+    pub index: Option<i32>,
+    /// Seconds.
+    pub duration: Option<f64>,
+    pub file_name: Option<String>,
+    pub organization_index: i64,
+    pub order: Option<i32>,
+    /// The client's JSON object, as PostgreSQL's `jsonb` normalizes it.
+    #[schema(value_type = Object)]
+    pub metadata: Metadata,
+    pub player_title: Option<String>,
+    pub player_subtitle: Option<String>,
+    /// The accent color a music player would use.
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color: Option<String>,
+    /// `player_color` adjusted to contrast ≥ 4.5:1 against white.
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color_light: Option<String>,
+    /// `player_color` adjusted to contrast ≥ 4.5:1 against black.
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color_dark: Option<String>,
+    /// The cover's palette, by area, at most 8; null until a cover is applied or set.
+    #[schema(value_type = Option<Vec<ImageColorInput>>)]
+    pub image_colors: Option<Vec<ImageColor>>,
+    /// `initialized` until audio processing (out of scope here) moves it on.
+    pub track_status_id: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn from_row(row: &Row) -> Track {
+    Track {
+        id: row.get(0),
+        organization_id: row.get(1),
+        collection_id: row.get(2),
+        creator_id: row.get(3),
+        index: row.get(4),
+        duration: row.get(5),
+        file_name: row.get(6),
+        organization_index: row.get(7),
+        order: row.get(8),
+        metadata: row.get::<_, Json<Metadata>>(9).0,
+        player_title: row.get(10),
+        player_subtitle: row.get(11),
+        player_color: row.get(12),
+        player_color_light: row.get(13),
+        player_color_dark: row.get(14),
+        image_colors: row
+            .get::<_, Option<Json<Vec<ImageColor>>>>(15)
+            .map(|json| json.0),
+        track_status_id: row.get(16),
+        created_at: row.get(17),
+        updated_at: row.get(18),
+    }
+}
+
+/// Inserts a track into `fields.collection_id`, which the caller has checked belongs to the
+/// organization.
+pub async fn insert(
+    client: &impl GenericClient,
+    id: Uuid,
+    organization_id: Uuid,
+    organization_index: i64,
+    fields: &NewTrack,
+) -> Result<Track, tokio_postgres::Error> {
+    let image_colors = super::stored_colors(fields.image_colors.as_deref());
+    let metadata = fields.metadata.as_deref().map(Json);
+    let params: query::Params = &[
+        &id,
+        &organization_id,
+        &fields.collection_id,
+        &organization_index,
+        &fields.creator_id,
+        &fields.index,
+        &fields.duration,
+        &fields.file_name,
+        &fields.order,
+        &metadata,
+        &fields.player_title,
+        &fields.player_subtitle,
+        &fields.player_color,
+        &fields.player_color_light,
+        &fields.player_color_dark,
+        &image_colors,
+    ];
+    let sql = concat!(
+        "INSERT INTO tracks AS t (id, organization_id, collection_id, organization_index,
+             creator_id, index, duration, file_name, \"order\", metadata, player_title,
+             player_subtitle, player_color, player_color_light, player_color_dark, image_colors)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, '{}'::jsonb), $11, $12,
+             $13, $14, $15, $16)
+         RETURNING ",
+        columns!()
+    );
+    query::one(client, sql, params, from_row).await
+}
+
+pub async fn get(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Track>, tokio_postgres::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM tracks t WHERE t.id = $1 AND t.organization_id = $2"
+    );
+    query::opt(client, sql, &[&id, &organization_id], from_row).await
+}
+
+/// The track together with its collection's `is_cover_overridable`, in one round trip for
+/// the cover endpoint.
+pub async fn get_with_cover_policy(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<Option<(Track, bool)>, tokio_postgres::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        ", c.is_cover_overridable FROM tracks t JOIN collections c ON c.id = t.collection_id
+         WHERE t.id = $1 AND t.organization_id = $2"
+    );
+    query::opt(client, sql, &[&id, &organization_id], |row| {
+        (from_row(row), row.get(19))
+    })
+    .await
+}
+
+/// One page of a collection's tracks in playing order.
+pub async fn list_by_collection(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    collection_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Track>, tokio_postgres::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM tracks t WHERE t.collection_id = $1 AND t.organization_id = $2
+         ORDER BY t.\"order\" NULLS LAST, t.created_at, t.id LIMIT $3 OFFSET $4"
+    );
+    let params: query::Params = &[&collection_id, &organization_id, &limit, &offset];
+    query::all(client, sql, params, from_row).await
+}
+
+/// Applies the fields that are set; `None` when the track does not exist in this
+/// organization.
+pub async fn update(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    id: Uuid,
+    fields: &TrackUpdate,
+) -> Result<Option<Track>, tokio_postgres::Error> {
+    let image_colors = super::stored_colors(fields.image_colors.as_deref());
+    let metadata = fields.metadata.as_deref().map(Json);
+    let params: query::Params = &[
+        &id,
+        &organization_id,
+        &fields.creator_id,
+        &fields.index,
+        &fields.duration,
+        &fields.file_name,
+        &fields.order,
+        &metadata,
+        &fields.player_title,
+        &fields.player_subtitle,
+        &fields.player_color,
+        &fields.player_color_light,
+        &fields.player_color_dark,
+        &image_colors,
+    ];
+    let sql = concat!(
+        "UPDATE tracks t SET
+             creator_id = COALESCE($3, t.creator_id),
+             index = COALESCE($4, t.index),
+             duration = COALESCE($5, t.duration),
+             file_name = COALESCE($6, t.file_name),
+             \"order\" = COALESCE($7, t.\"order\"),
+             metadata = COALESCE($8, t.metadata),
+             player_title = COALESCE($9, t.player_title),
+             player_subtitle = COALESCE($10, t.player_subtitle),
+             player_color = COALESCE($11, t.player_color),
+             player_color_light = COALESCE($12, t.player_color_light),
+             player_color_dark = COALESCE($13, t.player_color_dark),
+             image_colors = COALESCE($14, t.image_colors),
+             updated_at = now()
+         WHERE t.id = $1 AND t.organization_id = $2
+         RETURNING ",
+        columns!()
+    );
+    query::opt(client, sql, params, from_row).await
+}
+
+/// Deletes the track and its cover uploads; false when it does not exist in this
+/// organization.
+pub async fn delete(
+    client: &impl GenericClient,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<bool, tokio_postgres::Error> {
+    let sql = "DELETE FROM tracks WHERE id = $1 AND organization_id = $2";
+    Ok(query::execute(client, sql, &[&id, &organization_id]).await? == 1)
+}

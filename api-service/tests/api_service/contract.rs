@@ -1,0 +1,128 @@
+//! The OpenAPI document and the handlers agree: request schemas say what the handlers
+//! enforce.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use api_service::testing::TestApp;
+
+#[tokio::test]
+async fn a_null_title_on_create_is_400_as_the_schema_says_title_is_a_required_string() {
+    let app = TestApp::spawn().await;
+    let answer = app.post("/v1/collection", &json!({ "title": null })).await;
+    assert!(
+        answer
+            .assert_error(400, "invalid_field")
+            .contains("`title`")
+    );
+    let document = app.get("/openapi.json").await.body;
+    let schema = &document["components"]["schemas"]["NewCollection"];
+    assert_eq!(schema["required"], json!(["title"]));
+    // A string, not nullable: `Text` is a string without U+0000.
+    let title = &schema["properties"]["title"];
+    assert_eq!(title["$ref"], "#/components/schemas/Text");
+    assert_eq!(schema["additionalProperties"], false);
+}
+
+fn image_color(hex: &str, hue: f64) -> Value {
+    json!({
+        "hex": hex, "red": 170, "green": 0, "blue": 17, "hue": hue,
+        "saturation": 1.0, "lightness": 0.33, "area": 0.75, "active": true,
+    })
+}
+
+#[tokio::test]
+async fn image_colors_a_client_sends_are_checked_against_their_schema_and_stored() {
+    let app = TestApp::spawn().await;
+    let collection = app.collection_id("Palette").await;
+    let path = format!("/v1/collection/{collection}");
+    let mut missing_hex = image_color("#aa0011", 354.0);
+    missing_hex.as_object_mut().unwrap().remove("hex");
+    for (color, field) in [
+        (missing_hex, "hex"),
+        (image_color("aa0011", 354.0), "image_colors[0].hex"),
+        (image_color("#aa0011", 360.5), "image_colors[0].hue"),
+        (image_color("#aa0011", -0.5), "image_colors[0].hue"),
+    ] {
+        let answer = app.put(&path, &json!({ "image_colors": [color] })).await;
+        let message = answer.assert_error(400, "invalid_field");
+        assert!(message.contains(field), "{message}");
+    }
+    // Just above 1 is refused, not rounded to 1 on the way to the stored `f32`.
+    let mut above_one = image_color("#aa0011", 354.0);
+    above_one["area"] = json!(1.000_000_01);
+    let answer = app
+        .put(&path, &json!({ "image_colors": [above_one] }))
+        .await;
+    assert!(
+        answer
+            .assert_error(400, "invalid_field")
+            .contains("`image_colors[0].area`")
+    );
+
+    let colors = json!([image_color("#AA0011", 360.0)]);
+    let answer = app.put(&path, &json!({ "image_colors": colors })).await;
+    assert_eq!(answer.ok()["collection"]["image_colors"], colors);
+}
+
+#[tokio::test]
+async fn collection_id_in_a_track_update_is_refused_even_when_null() {
+    let app = TestApp::spawn().await;
+    let collection = app.collection_id("Fixed").await;
+    let track = app.track_id(&collection).await;
+    let answer = app
+        .put(
+            &format!("/v1/track/{track}"),
+            &json!({ "collection_id": null }),
+        )
+        .await;
+    assert!(
+        answer
+            .assert_error(400, "invalid_field")
+            .contains("`collection_id` cannot be changed")
+    );
+}
+
+#[tokio::test]
+async fn text_holding_nul_is_400_naming_the_field_not_a_500() {
+    let app = TestApp::spawn().await;
+    let collection = app.collection_id("Nul").await;
+    for (body, field) in [
+        (json!({ "title": "a\u{0}b" }), "`title`"),
+        (
+            json!({ "metadata": { "notes": ["ok", "\u{0}"] } }),
+            "`metadata.notes[1]`",
+        ),
+        (json!({ "metadata": { "k\u{0}": 1 } }), "`metadata.k"),
+    ] {
+        let answer = app
+            .put(&format!("/v1/collection/{collection}"), &body)
+            .await;
+        let message = answer.assert_error(400, "invalid_field");
+        assert!(message.contains(field), "{message}");
+    }
+}
+
+/// `metadata` is stored as `jsonb` and returned as PostgreSQL prints it, never parsed into
+/// `f64`: a number that would not survive the round trip (here one PostgreSQL prints as 309
+/// digits) once made every later read of its record panic.
+#[tokio::test]
+async fn metadata_numbers_come_back_exactly_even_beyond_f64() {
+    let app = TestApp::spawn().await;
+    let collection = app.collection_id("Numbers").await;
+    let path = format!("/v1/collection/{collection}");
+    let body = r#"{"metadata": {"long": 123456789012345678901234567890, "edge": -1.7976931348623157e308}}"#;
+    let request = app
+        .request(Method::PUT, &path)
+        .header("Content-Type", "application/json")
+        .body(body);
+    assert_eq!(request.send().await.unwrap().status(), 200);
+    let read = app.request(Method::GET, &path).send().await.unwrap();
+    assert_eq!(read.status(), 200);
+    let text = read.text().await.unwrap();
+    assert!(
+        text.contains(r#""long": 123456789012345678901234567890"#),
+        "{text}"
+    );
+    assert!(text.contains(r#""edge": -17976931348623157000"#), "{text}");
+}
