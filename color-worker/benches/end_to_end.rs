@@ -9,14 +9,15 @@ use std::time::{Duration, Instant};
 
 mod images;
 
+use api_service::testing::seed;
+use chrono::TimeDelta;
 use color_worker::settings::Settings;
-use common::events::{CoverKey, TargetKind};
-use common::testing::{TestDatabase, TestS3, unique_amqp_settings};
-use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+use common::keys::{CoverKey, TargetKind};
+use common::testing::{
+    TestDatabase, TestS3, WAIT, amqp_channel, minio_event, publish, queue_state,
+    unique_amqp_settings, wait_until, wait_until_within,
 };
-use lapin::types::FieldTable;
-use lapin::{BasicProperties, Connection, ConnectionProperties};
+use lapin::options::QueueDeleteOptions;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
@@ -77,93 +78,59 @@ async fn run(
     };
     settings.worker.http_port = 0;
     let client = db.pool.get().await?;
-    let organization = Uuid::new_v4();
-    client
-        .execute(
-            "INSERT INTO organizations (id, name) VALUES ($1, 'bench')",
-            &[&organization],
-        )
-        .await?;
+    let organization = seed::organization(&client).await?;
     let mut keys = Vec::new();
     for i in 0..covers {
         let collection = Uuid::new_v4();
-        client.execute("INSERT INTO collections (id, organization_id, title, organization_index) VALUES ($1, $2, 'bench', $3)",
-            &[&collection, &organization, &(i as i64)]).await?;
+        seed::collection(&client, organization, collection, true, true).await?;
         let key = CoverKey {
             kind: TargetKind::Collection,
             target_id: collection,
             upload_id: Uuid::new_v4(),
         };
-        client.execute("INSERT INTO cover_uploads (id, organization_id, target_kind, collection_id, object_key, max_bytes, expires_at)
-             VALUES ($1, $2, 'collection', $3, $4, 20971520, now() + interval '1 hour')",
-            &[&key.upload_id, &organization, &collection, &key.to_string()]).await?;
+        seed::pending_upload(&client, organization, &key, TimeDelta::hours(1)).await?;
         storage
             .put(&key.to_string(), &images[i % images.len()], "image/jpeg")
             .await?;
         keys.push(key);
     }
 
-    let connection = Connection::connect(
-        settings.amqp.url.expose_secret(),
-        ConnectionProperties::default()
-            .with_executor(tokio_executor_trait::Tokio::current())
-            .with_reactor(tokio_reactor_trait::Tokio),
-    )
-    .await?;
-    let channel = connection.create_channel().await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
+    let (_connection, channel) = amqp_channel(&settings.amqp).await?;
     color_worker::topology::declare(&channel, &settings.amqp).await?;
     let mut children: Vec<Child> = (0..workers)
         .map(|_| spawn_worker(&settings))
         .collect::<Result<_, _>>()?;
     // Start the clock only once every worker consumes.
-    loop {
-        let queue = channel
-            .queue_declare(
-                &settings.amqp.queue,
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        if queue.consumer_count() as usize == workers {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        &format!("{workers} workers consuming"),
+        async || {
+            let queue = queue_state(&channel, &settings.amqp.queue).await;
+            queue.expect("the work queue exists").consumer_count() as usize
+        },
+        |&consumers| consumers == workers,
+    )
+    .await;
 
     let started = Instant::now();
     let published_at = chrono::Utc::now();
+    let bucket = storage.bucket_name();
     for key in &keys {
-        let body = serde_json::json!({
-            "EventName": "s3:ObjectCreated:Post",
-            "Key": format!("media/{key}"),
-            "Records": [{"eventName": "s3:ObjectCreated:Post", "s3": {"bucket": {"name": "media"},
-                "object": {"key": key.to_string().replace('/', "%2F")}}}]
-        });
-        channel
-            .basic_publish(
-                &settings.amqp.exchange,
-                &settings.amqp.routing_key,
-                BasicPublishOptions::default(),
-                &serde_json::to_vec(&body)?,
-                BasicProperties::default().with_delivery_mode(2),
-            )
-            .await?
-            .await?;
+        let event = minio_event(&key.to_string(), "s3:ObjectCreated:Post", &bucket);
+        publish(&channel, &settings.amqp, &bucket, &event).await?;
     }
     let ids: Vec<Uuid> = keys.iter().map(|k| k.upload_id).collect();
-    loop {
-        let done: i64 = client.query_one("SELECT count(*) FROM cover_uploads WHERE id = ANY($1) AND status NOT IN ('pending', 'processing')", &[&ids]).await?.get(0);
-        if done as usize == covers {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // A cover takes well under a second even on a loaded machine (the 1-worker run does ~50/s).
+    let limit = WAIT + Duration::from_secs(covers as u64);
+    wait_until_within(
+        limit,
+        &format!("{covers} covers to be processed"),
+        async || {
+            let done = client.query_one("SELECT count(*) FROM cover_uploads WHERE id = ANY($1) AND status NOT IN ('pending', 'processing')", &[&ids]).await;
+            done.expect("count processed covers").get::<_, i64>(0)
+        },
+        |&done| done as usize == covers,
+    )
+    .await;
     let elapsed = started.elapsed();
     let failed: i64 = client
         .query_one(

@@ -1,9 +1,10 @@
-//! RabbitMQ as MinIO uses it: a publishing connection, and the publish of one event.
+//! RabbitMQ as MinIO uses it (a publishing connection, the publish of one event), and what a
+//! test asks the broker about its queues.
 
 use anyhow::Context;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Queue};
 use secrecy::ExposeSecret;
 
 use crate::settings::AmqpSettings;
@@ -60,4 +61,17 @@ pub async fn publish(
         .await
         .context("The broker did not confirm the publish")?;
     Ok(())
+}
+
+/// Queue `name` as the broker has it now (its message and consumer counts), without declaring
+/// it: a passive declare fails if the queue does not exist.
+pub async fn queue_state(channel: &Channel, name: &str) -> anyhow::Result<Queue> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(name, passive, FieldTable::default())
+        .await
+        .with_context(|| format!("Failed to look up queue {name:?}"))
 }

@@ -1,9 +1,11 @@
 //! From a MinIO event to colors applied, against the real Postgres, RabbitMQ and s3s-fs.
 
-mod support;
+use api_service::testing::seed;
+use chrono::TimeDelta;
+use common::keys::{CoverKey, TargetKind};
+use common::testing::minio_fixture;
 
-use common::events::{CoverKey, TargetKind};
-use support::{TestWorker, decompression_bomb, fixture, flat_png};
+use crate::support::{TestWorker, decompression_bomb, flat_png};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploaded_collection_cover_gets_its_colors_applied() {
@@ -68,8 +70,11 @@ async fn every_fixture_event_is_processed_or_ignored_as_its_kind_requires() {
     let org = worker.seed_organization().await;
     let collection: uuid::Uuid = "5b0f3c1e-8f6a-4d2b-9c1e-2a7d4e6f8a10".parse().unwrap();
     let track: uuid::Uuid = "9d2c6b1a-1f3e-4a5b-8c7d-6e5f4a3b2c1d".parse().unwrap();
-    worker.sql("INSERT INTO collections (id, organization_id, title, organization_index) VALUES ($1, $2, 'c', 1)", &[&collection, &org]).await;
-    worker.sql("INSERT INTO tracks (id, organization_id, collection_id, organization_index) VALUES ($1, $2, $3, 1)", &[&track, &org, &collection]).await;
+    let client = worker.db().await;
+    seed::collection(&client, org, collection, true, true)
+        .await
+        .unwrap();
+    seed::track(&client, org, collection, track).await.unwrap();
     let collection_key = CoverKey::parse(&format!(
         "covers/collection/{collection}/0c6f6a4e-3b1a-4c52-9d7e-2b8f1f0f6d11"
     ))
@@ -79,7 +84,9 @@ async fn every_fixture_event_is_processed_or_ignored_as_its_kind_requires() {
     ))
     .unwrap();
     for key in [&collection_key, &track_key] {
-        worker.insert_upload(org, key, 3600).await;
+        seed::pending_upload(&client, org, key, TimeDelta::hours(1))
+            .await
+            .unwrap();
         worker.upload(key, &flat_png([10, 150, 90])).await;
     }
 
@@ -90,7 +97,7 @@ async fn every_fixture_event_is_processed_or_ignored_as_its_kind_requires() {
         "object-created-outside-prefix.json",
     ] {
         worker
-            .publish(&serde_json::to_vec(&fixture(name)).unwrap())
+            .publish(&serde_json::to_vec(&minio_fixture(name)).unwrap())
             .await;
     }
     worker.wait_for_processed("ignored", 3).await;
@@ -109,7 +116,7 @@ async fn every_fixture_event_is_processed_or_ignored_as_its_kind_requires() {
         "object-created-multipart.json",
     ] {
         worker
-            .publish(&serde_json::to_vec(&fixture(name)).unwrap())
+            .publish(&serde_json::to_vec(&minio_fixture(name)).unwrap())
             .await;
     }
     worker

@@ -1,7 +1,5 @@
 //! The `color-worker extract` subcommand, as a person checking covers runs it.
 
-mod support;
-
 use std::process::Command;
 
 use serde_json::Value;
@@ -11,7 +9,7 @@ fn extract_prints_one_json_line_per_file_as_stored_and_fails_if_any_file_fails()
     let dir = tempfile::tempdir().unwrap();
     let cover = dir.path().join("cover.png");
     let text = dir.path().join("notes.txt");
-    std::fs::write(&cover, support::flat_png([200, 30, 40])).unwrap();
+    std::fs::write(&cover, crate::support::flat_png([200, 30, 40])).unwrap();
     std::fs::write(&text, "not an image").unwrap();
 
     let output = Command::new(env!("CARGO_BIN_EXE_color-worker"))

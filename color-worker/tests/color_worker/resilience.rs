@@ -1,18 +1,18 @@
 //! The worker when things go wrong: lost notifications, a store that is down, shutdown
 //! with work in flight.
 
-mod support;
-
 use std::time::Duration;
 
-use common::events::TargetKind;
-use support::{TestWorker, flat_png};
+use common::keys::TargetKind;
+use common::testing::{TcpProxy, wait_until};
+
+use crate::support::{TestWorker, flat_png};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciler_applies_uploads_whose_event_never_came_and_expires_abandoned_ones() {
     let worker = TestWorker::start_with(|settings| {
-        settings.worker.reconcile_interval_secs = 1;
-        settings.worker.reconcile_grace_secs = 0;
+        settings.worker.reconcile_interval = Duration::from_secs(1);
+        settings.worker.reconcile_grace = Duration::ZERO;
     })
     .await;
     let (org, collection) = worker.seed_collection(true, true).await;
@@ -43,7 +43,7 @@ async fn store_outage_is_retried_then_given_up_with_the_message_dead_lettered() 
         .request_upload(org, TargetKind::Collection, collection)
         .await;
     worker.upload(&key, &flat_png([200, 30, 40])).await;
-    worker.s3.stop();
+    worker.s3_proxy.cut();
     worker
         .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
         .await;
@@ -63,14 +63,16 @@ async fn store_outage_is_retried_then_given_up_with_the_message_dead_lettered() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_outage_is_retried_until_the_store_is_back() {
-    let mut worker =
-        TestWorker::start_with(|settings| settings.worker.retry_backoff_ms = 500).await;
+    let mut worker = TestWorker::start_with(|settings| {
+        settings.worker.retry_backoff = Duration::from_millis(500)
+    })
+    .await;
     let (org, collection) = worker.seed_collection(true, true).await;
     let key = worker
         .request_upload(org, TargetKind::Collection, collection)
         .await;
     worker.upload(&key, &flat_png([200, 30, 40])).await;
-    worker.s3.stop();
+    worker.s3_proxy.cut();
     worker
         .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
         .await;
@@ -83,7 +85,7 @@ async fn store_outage_is_retried_until_the_store_is_back() {
             .get::<_, String>("status"),
         "pending"
     );
-    worker.s3.restart().await.unwrap();
+    worker.s3_proxy.restore().await.unwrap();
 
     worker.wait_for_status(key.upload_id, "applied").await;
     assert_eq!(worker.dead_letters().await, 0);
@@ -94,8 +96,8 @@ async fn store_outage_is_retried_until_the_store_is_back() {
 async fn shutdown_with_a_delivery_in_flight_leaves_it_to_be_redelivered_and_applied_once() {
     let mut worker = TestWorker::start_with(|settings| {
         // Long backoff: the delivery is still in flight when the shutdown comes.
-        settings.worker.retry_backoff_ms = 60_000;
-        settings.worker.shutdown_grace_secs = 0;
+        settings.worker.retry_backoff = Duration::from_secs(60);
+        settings.worker.shutdown_grace = Duration::ZERO;
     })
     .await;
     let (org, collection) = worker.seed_collection(true, true).await;
@@ -103,7 +105,7 @@ async fn shutdown_with_a_delivery_in_flight_leaves_it_to_be_redelivered_and_appl
         .request_upload(org, TargetKind::Collection, collection)
         .await;
     worker.upload(&key, &flat_png([200, 30, 40])).await;
-    worker.s3.stop();
+    worker.s3_proxy.cut();
     worker
         .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
         .await;
@@ -118,7 +120,7 @@ async fn shutdown_with_a_delivery_in_flight_leaves_it_to_be_redelivered_and_appl
             .get::<_, String>("status"),
         "pending"
     );
-    worker.s3.restart().await.unwrap();
+    worker.s3_proxy.restore().await.unwrap();
     worker.spawn(); // the replacement worker
 
     let row = worker.wait_for_status(key.upload_id, "applied").await;
@@ -140,24 +142,22 @@ async fn readiness_reports_each_dependency_and_metrics_are_exposed() {
     let mut worker = TestWorker::start().await;
     let client = reqwest::Client::new();
     let url = |path: &str| format!("http://127.0.0.1:{}{path}", worker.http_port);
-    let deadline = tokio::time::Instant::now() + support::WAIT;
-    while client.get(url("/readyz")).send().await.unwrap().status() != 200 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "worker never became ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "the worker to be ready",
+        async || client.get(url("/readyz")).send().await.unwrap().status(),
+        |&status| status == 200,
+    )
+    .await;
     assert_eq!(
         client.get(url("/healthz")).send().await.unwrap().status(),
         200
     );
 
-    worker.s3.stop();
+    worker.s3_proxy.cut();
     let response = client.get(url("/readyz")).send().await.unwrap();
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["checks"]["bucket"], "unavailable");
+    assert_eq!(body["checks"]["s3"], "down");
     assert_eq!(body["checks"]["postgres"], "ok");
     assert_eq!(body["checks"]["rabbitmq"], "ok");
 
@@ -170,26 +170,21 @@ async fn readiness_reports_each_dependency_and_metrics_are_exposed() {
         .await
         .unwrap();
     assert!(metrics.contains("color_worker_in_flight"), "{metrics}");
-    worker.s3.restart().await.unwrap();
+    worker.s3_proxy.restore().await.unwrap();
     worker.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_outage_is_retried_and_the_pool_reconnects_when_postgres_is_back() {
     use secrecy::{ExposeSecret, SecretString};
-    let mut proxy = common::testing::TcpProxy::start("127.0.0.1:5432".parse().unwrap())
+    let mut proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap())
         .await
         .unwrap();
-    let through_proxy = proxy.addr().to_string();
     let worker = TestWorker::start_with(|settings| {
-        let url = settings
-            .database
-            .url
-            .expose_secret()
-            .replace("127.0.0.1:5432", &through_proxy);
+        let url = proxy.route(settings.database.url.expose_secret());
         settings.database.url = SecretString::from(url);
         settings.database.pool_timeout_ms = 500;
-        settings.worker.retry_backoff_ms = 300;
+        settings.worker.retry_backoff = Duration::from_millis(300);
     })
     .await;
     // Seeded directly, not through the worker's cut-off connection.

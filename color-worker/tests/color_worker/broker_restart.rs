@@ -1,12 +1,11 @@
-//! Restarts the machine's RabbitMQ, so it cannot share the broker with other tests:
-//! `scripts/test` runs it on its own, after everything else (`--ignored`).
-
-mod support;
+//! Restarts the machine's RabbitMQ, so it cannot share the broker with other tests: it is
+//! ignored, and `scripts/test` runs it on its own after everything else, on the same build
+//! (`--run-ignored only`, filtered to it).
 
 use std::process::Command;
 
-use common::events::TargetKind;
-use support::TestWorker;
+use crate::support::TestWorker;
+use common::keys::TargetKind;
 
 fn rabbitmqctl(args: &[&str]) {
     let status = Command::new("rabbitmqctl")
@@ -17,7 +16,7 @@ fn rabbitmqctl(args: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "restarts RabbitMQ; run alone: cargo test -p color-worker --test broker_restart -- --ignored"]
+#[ignore = "restarts RabbitMQ; run alone: cargo nextest run --workspace --run-ignored only -E 'test(/broker_restart/)'"]
 async fn worker_reconnects_after_a_broker_restart_and_processes_the_next_message() {
     let mut worker = TestWorker::start().await;
     let (org, collection) = worker.seed_collection(true, true).await;

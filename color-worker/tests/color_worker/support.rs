@@ -1,57 +1,46 @@
 //! A worker running in-process against the real Postgres, RabbitMQ and an s3s-fs server,
-//! with its own database, exchange and queue, and typed helpers to seed data, upload
-//! covers, publish MinIO's event JSON and wait for outcomes.
-#![allow(dead_code)] // each test binary uses its own subset
+//! with its own database, exchange and queue, and typed helpers to seed data (through
+//! `api_service::testing::seed`), upload covers, publish MinIO's event JSON and wait for
+//! outcomes (through `common::testing`).
 
+use std::fmt;
 use std::io::Cursor;
 use std::time::Duration;
 
+use api_service::testing::seed;
+use chrono::TimeDelta;
 use color_worker::settings::{Settings, WorkerSettings};
 use color_worker::startup::Worker;
-use common::events::{self, CoverKey, TargetKind};
+use common::events;
+use common::keys::{CoverKey, TargetKind};
 use common::storage::Storage;
-use common::testing::{TestDatabase, TestS3, unique_amqp_settings};
-use lapin::options::{BasicPublishOptions, ExchangeDeleteOptions, QueueDeleteOptions};
-use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-use secrecy::ExposeSecret;
-use serde_json::Value;
+use common::testing::{
+    TcpProxy, TestDatabase, TestS3, amqp_channel, minio_event, publish, queue_state,
+    unique_amqp_settings, wait_until,
+};
+use deadpool_postgres::Pool;
+use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+use lapin::{Channel, Connection};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// How long a test waits for an outcome before failing; generous for a loaded CI machine.
-pub const WAIT: Duration = Duration::from_secs(60);
-
 pub struct TestWorker {
-    pub db: TestDatabase,
-    pub s3: TestS3,
+    /// The test's own client of the store, not cut by `s3_proxy`.
     pub storage: Storage,
+    /// The worker reaches the store through this proxy: cut it to take the store away from
+    /// the worker while the test still reads and writes it.
+    pub s3_proxy: TcpProxy,
     pub settings: Settings,
     pub http_port: u16,
     pub metrics: color_worker::metrics::Metrics,
+    pool: Pool,
     channel: Channel,
     connection: Connection,
     running: Option<(CancellationToken, JoinHandle<anyhow::Result<()>>)>,
-}
-
-/// Settings for a test worker: its own queue, quick retries, reconciler idle.
-pub fn test_settings(db: &TestDatabase, s3: &TestS3) -> Settings {
-    Settings {
-        database: db.settings.clone(),
-        amqp: unique_amqp_settings(),
-        s3: s3.settings.clone(),
-        worker: WorkerSettings {
-            http_host: "127.0.0.1".into(),
-            http_port: 0,
-            shutdown_grace_secs: 10,
-            retry_backoff_ms: 20,
-            reconcile_interval_secs: 3600,
-            reconcile_grace_secs: 3600,
-            ..WorkerSettings::default()
-        },
-        ..Settings::default()
-    }
+    /// The database and store `start` created for this worker; `None` when they belong to
+    /// someone else (`start_over`). Declared last: dropped after the worker's connections.
+    owned: Option<(TestDatabase, TestS3)>,
 }
 
 impl TestWorker {
@@ -59,26 +48,57 @@ impl TestWorker {
         Self::start_with(|_| {}).await
     }
 
+    /// A worker over a database and store of its own, after `configure` adjusted the settings.
     pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> Self {
         let db = TestDatabase::create().await.expect("test database");
         let s3 = TestS3::start().await.expect("test S3 server");
-        let mut settings = test_settings(&db, &s3);
+        let mut worker = Self::start_over(&db, &s3, configure).await;
+        worker.owned = Some((db, s3));
+        worker
+    }
+
+    /// A worker over a database and store that someone else owns (a `TestApp` in the
+    /// end-to-end tests), which must outlive it.
+    pub async fn start_over(
+        db: &TestDatabase,
+        s3: &TestS3,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let s3_proxy = TcpProxy::start(s3.addr()).await.expect("S3 proxy");
+        // Its own queue, quick retries, the reconciler idle.
+        let mut settings = Settings {
+            database: db.settings.clone(),
+            amqp: unique_amqp_settings(),
+            s3: s3.settings.clone(),
+            worker: WorkerSettings {
+                http_host: "127.0.0.1".into(),
+                http_port: 0,
+                shutdown_grace: Duration::from_secs(10),
+                retry_backoff: Duration::from_millis(20),
+                reconcile_interval: Duration::from_secs(3600),
+                reconcile_grace: Duration::from_secs(3600),
+                ..WorkerSettings::default()
+            },
+            ..Settings::default()
+        };
+        settings.s3.endpoint = s3_proxy.route(&s3.settings.endpoint);
         configure(&mut settings);
-        let (connection, channel) = amqp_channel(&settings).await;
+        let (connection, channel) = amqp_channel(&settings.amqp).await.expect("AMQP channel");
         // Declared here too, so events published before the worker connects are queued.
         color_worker::topology::declare(&channel, &settings.amqp)
             .await
             .expect("declare topology");
         let mut this = Self {
             storage: s3.storage().expect("storage"),
-            db,
-            s3,
+            s3_proxy,
             http_port: 0,
             metrics: color_worker::metrics::Metrics::new(),
             settings,
+            pool: db.pool.clone(),
             channel,
             connection,
             running: None,
+            owned: None,
         };
         this.spawn();
         this
@@ -86,7 +106,9 @@ impl TestWorker {
 
     /// A new publishing connection, after the broker dropped the old one.
     pub async fn reconnect_publisher(&mut self) {
-        (self.connection, self.channel) = amqp_channel(&self.settings).await;
+        (self.connection, self.channel) = amqp_channel(&self.settings.amqp)
+            .await
+            .expect("AMQP channel");
     }
 
     /// Starts (or restarts) the worker process with the current settings.
@@ -128,23 +150,27 @@ impl TestWorker {
         }
     }
 
+    /// A connection to this test's database, for the seeders.
+    pub async fn db(&self) -> deadpool_postgres::Object {
+        self.pool.get().await.expect("db connection")
+    }
+
     pub async fn sql(
         &self,
         statement: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Vec<tokio_postgres::Row> {
-        let client = self.db.pool.get().await.expect("db connection");
-        client.query(statement, params).await.expect(statement)
+        self.db()
+            .await
+            .query(statement, params)
+            .await
+            .expect(statement)
     }
 
     pub async fn seed_organization(&self) -> Uuid {
-        let id = Uuid::new_v4();
-        self.sql(
-            "INSERT INTO organizations (id, name) VALUES ($1, 'Test org')",
-            &[&id],
-        )
-        .await;
-        id
+        seed::organization(&self.db().await)
+            .await
+            .expect("seed organization")
     }
 
     /// A collection in a new organization, with the given override flags.
@@ -155,24 +181,24 @@ impl TestWorker {
     ) -> (Uuid, Uuid) {
         let organization = self.seed_organization().await;
         let id = Uuid::new_v4();
-        self.sql(
-            "INSERT INTO collections (id, organization_id, title, organization_index,
-                 is_cover_overridable, is_theme_overridable)
-             VALUES ($1, $2, 'Test collection', 1, $3, $4)",
-            &[&id, &organization, &cover_overridable, &theme_overridable],
+        let client = self.db().await;
+        seed::collection(
+            &client,
+            organization,
+            id,
+            cover_overridable,
+            theme_overridable,
         )
-        .await;
+        .await
+        .expect("seed collection");
         (organization, id)
     }
 
     pub async fn seed_track(&self, organization: Uuid, collection: Uuid) -> Uuid {
         let id = Uuid::new_v4();
-        self.sql(
-            "INSERT INTO tracks (id, organization_id, collection_id, organization_index)
-             VALUES ($1, $2, $3, 1)",
-            &[&id, &organization, &collection],
-        )
-        .await;
+        seed::track(&self.db().await, organization, collection, id)
+            .await
+            .expect("seed track");
         id
     }
 
@@ -192,38 +218,22 @@ impl TestWorker {
         organization: Uuid,
         kind: TargetKind,
         target: Uuid,
-        ttl_secs: i32,
+        ttl_secs: i64,
     ) -> CoverKey {
         let key = CoverKey {
             kind,
             target_id: target,
             upload_id: Uuid::new_v4(),
         };
-        self.insert_upload(organization, &key, ttl_secs).await;
-        key
-    }
-
-    /// The `cover_uploads` row for `key`, as the API inserts it.
-    pub async fn insert_upload(&self, organization: Uuid, key: &CoverKey, ttl_secs: i32) {
-        let (collection, track) = match key.kind {
-            TargetKind::Collection => (Some(key.target_id), None),
-            TargetKind::Track => (None, Some(key.target_id)),
-        };
-        self.sql(
-            "INSERT INTO cover_uploads (id, organization_id, target_kind, collection_id, track_id,
-                 object_key, max_bytes, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 20971520, now() + make_interval(secs => $7))",
-            &[
-                &key.upload_id,
-                &organization,
-                &key.kind.as_str(),
-                &collection,
-                &track,
-                &key.to_string(),
-                &(ttl_secs as f64),
-            ],
+        seed::pending_upload(
+            &self.db().await,
+            organization,
+            &key,
+            TimeDelta::seconds(ttl_secs),
         )
-        .await;
+        .await
+        .expect("seed upload");
+        key
     }
 
     /// What a client and MinIO do together: an upload is requested, a flat-color PNG
@@ -251,35 +261,19 @@ impl TestWorker {
 
     /// Publishes MinIO's event JSON for `key`, as MinIO would after an upload.
     pub async fn publish_event(&self, key: &str, event_name: &str) {
-        self.publish(&minio_event(
-            key,
-            event_name,
-            self.storage.bucket_name().as_str(),
-        ))
-        .await;
+        self.publish(&minio_event(key, event_name, &self.storage.bucket_name()))
+            .await;
     }
 
     pub async fn publish(&self, body: &[u8]) {
-        let mut headers = FieldTable::default();
-        headers.insert(
-            "minio-bucket".into(),
-            AMQPValue::LongString(LongString::from("media")),
-        );
-        self.channel
-            .basic_publish(
-                &self.settings.amqp.exchange,
-                &self.settings.amqp.routing_key,
-                BasicPublishOptions::default(),
-                body,
-                BasicProperties::default()
-                    .with_content_type("application/json".into())
-                    .with_delivery_mode(2)
-                    .with_headers(headers),
-            )
-            .await
-            .expect("publish")
-            .await
-            .expect("publish confirm");
+        publish(
+            &self.channel,
+            &self.settings.amqp,
+            &self.storage.bucket_name(),
+            body,
+        )
+        .await
+        .expect("publish");
     }
 
     pub async fn upload_row(&self, id: Uuid) -> tokio_postgres::Row {
@@ -290,116 +284,68 @@ impl TestWorker {
 
     /// Waits until the upload reaches `expected`; fails with the status it is stuck in.
     pub async fn wait_for_status(&self, id: Uuid, expected: &str) -> tokio_postgres::Row {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let row = self.upload_row(id).await;
-            let status: String = row.get("status");
-            if status == expected {
-                return row;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "upload {id} is {status}, expected {expected}; error: {:?}",
-                row.get::<_, Option<String>>("error")
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("upload {id} to be {expected}");
+        let seen = wait_until(
+            &what,
+            async || UploadRow(self.upload_row(id).await),
+            |row| row.status() == expected,
+        )
+        .await;
+        seen.0
     }
 
     /// Waits until the worker counted `count` processed notifications with this outcome.
     pub async fn wait_for_processed(&self, outcome: &str, count: u64) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.metrics.processed.with_label_values(&[outcome]).get() < count {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "never saw {count} {outcome} notifications"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let counter = self.metrics.processed.with_label_values(&[outcome]);
+        let what = format!("{count} {outcome} notifications");
+        wait_until(&what, async || counter.get(), |&seen| seen >= count).await;
     }
 
     /// Waits until the worker has sent a delivery back for a retry because `dependency`
     /// (`storage` or `database`) was unavailable.
     pub async fn wait_for_retry(&self, dependency: &str) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.metrics.retried.with_label_values(&[dependency]).get() == 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no {dependency} retry seen"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let counter = self.metrics.retried.with_label_values(&[dependency]);
+        let what = format!("a {dependency} retry");
+        wait_until(&what, async || counter.get(), |&seen| seen > 0).await;
     }
 
     /// Waits until this test's dead-letter queue holds `count` messages: the nack that
     /// dead-letters a message comes after the database write a test can see.
     pub async fn wait_for_dead_letters(&self, count: u32) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.dead_letters().await < count {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "never saw {count} dead letters"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("{count} dead letters");
+        wait_until(
+            &what,
+            async || self.dead_letters().await,
+            |&seen| seen >= count,
+        )
+        .await;
         assert_eq!(self.dead_letters().await, count);
     }
 
     /// Messages waiting in this test's dead-letter queue.
     pub async fn dead_letters(&self) -> u32 {
         let queue = events::dead_letter_queue(&self.settings.amqp.queue);
-        let declared = self
-            .channel
-            .queue_declare(
-                &queue,
-                lapin::options::QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+        queue_state(&self.channel, &queue)
             .await
-            .expect("dead-letter queue exists");
-        declared.message_count()
+            .expect("dead-letter queue exists")
+            .message_count()
     }
 }
 
-async fn amqp_channel(settings: &Settings) -> (Connection, Channel) {
-    let connection = Connection::connect(
-        settings.amqp.url.expose_secret(),
-        ConnectionProperties::default()
-            .with_executor(tokio_executor_trait::Tokio::current())
-            .with_reactor(tokio_reactor_trait::Tokio),
-    )
-    .await
-    .expect("connect to RabbitMQ on 127.0.0.1:5672");
-    let channel = connection.create_channel().await.expect("channel");
-    channel
-        .confirm_select(lapin::options::ConfirmSelectOptions::default())
-        .await
-        .expect("publisher confirms");
-    (connection, channel)
+/// A `cover_uploads` row, shown by its status and error when a wait for it fails.
+struct UploadRow(tokio_postgres::Row);
+
+impl UploadRow {
+    fn status(&self) -> String {
+        self.0.get("status")
+    }
 }
 
-/// MinIO's event body for an object, from the real-format fixture, with the key escaped as
-/// MinIO escapes it (`/` → `%2F`).
-pub fn minio_event(key: &str, event_name: &str, bucket: &str) -> Vec<u8> {
-    let mut event = fixture("object-created-post.json");
-    event["EventName"] = event_name.into();
-    event["Key"] = format!("{bucket}/{key}").into();
-    let record = &mut event["Records"][0];
-    record["eventName"] = event_name.into();
-    record["s3"]["bucket"]["name"] = bucket.into();
-    record["s3"]["object"]["key"] = key.replace('/', "%2F").into();
-    serde_json::to_vec(&event).expect("serialize event")
-}
-
-pub fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../common/fixtures/minio-events/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_slice(&std::fs::read(&path).expect("fixture")).expect("fixture JSON")
+impl fmt::Debug for UploadRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error: Option<String> = self.0.get("error");
+        write!(f, "status {}, error {error:?}", self.status())
+    }
 }
 
 /// A PNG of one flat color.

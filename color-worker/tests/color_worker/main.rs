@@ -1,0 +1,12 @@
+//! Integration tests of the worker against the real Postgres and RabbitMQ and an in-process
+//! S3 store (and of the API with it, end to end); one binary so the suite links once and
+//! `support` is compiled once.
+
+mod broker_restart;
+mod cli;
+mod crash_safety;
+mod end_to_end;
+mod palette;
+mod processing;
+mod resilience;
+mod support;
