@@ -3,6 +3,7 @@
 //! request's id and never sent to the client.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::ALLOW;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -24,6 +25,9 @@ pub enum ApiError {
     /// Unknown, or belonging to another organization: the two must look the same.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A known path asked with a method it does not serve; `allow` lists those it does.
+    #[error("this path does not serve {method}; it serves {allow}")]
+    MethodNotAllowed { method: String, allow: String },
     #[error("the track's collection does not allow track covers (is_cover_overridable = false)")]
     CoverNotOverridable,
     #[error("request body is larger than the limit of {0} bytes")]
@@ -52,6 +56,7 @@ impl ApiError {
             Self::InvalidKey => "invalid_api_key",
             Self::OutOfScope => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::CoverNotOverridable => "cover_not_overridable",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -110,6 +115,7 @@ impl ResponseError for ApiError {
             Self::MissingKey | Self::InvalidKey => StatusCode::UNAUTHORIZED,
             Self::OutOfScope => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::CoverNotOverridable => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -127,7 +133,11 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::MethodNotAllowed { allow, .. } = self {
+            response.insert_header((ALLOW, allow.as_str()));
+        }
+        response.json(ErrorBody {
             ok: false,
             api_request_id: request_id::current(),
             message: self.to_string(),

@@ -25,7 +25,8 @@ use crate::routes::{collections, cover_uploads, health, tracks};
         description = "Collections, tracks and cover uploads. Every success body is \
             `{\"ok\": true, \"api_request_id\", …}`; every error body is \
             `{\"ok\": false, \"api_request_id\", \"message\", \"code\"}`. The request id is \
-            also returned as `X-Request-Id`."
+            also returned as `X-Request-Id`. A method a path does not list is answered 405 \
+            `method_not_allowed` with an `Allow` header."
     ),
     paths(
         collections::list::handler,

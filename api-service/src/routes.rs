@@ -1,63 +1,82 @@
-//! The HTTP surface: one module per resource, one file per endpoint.
+//! The HTTP surface: one module per resource, one file per endpoint. Every path is one actix
+//! resource listing its methods, so another method on a known path is answered 405 with an
+//! `Allow` header and an unknown path 404, both in the error envelope.
 
 pub mod collections;
 pub mod cover_uploads;
 pub mod health;
 pub mod tracks;
 
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 
 use crate::error::ApiError;
+
+/// `web::resource(path)` serving each `method => handler`; any other method is answered 405
+/// with `Allow` naming exactly these methods, so the list is written once.
+macro_rules! resource {
+    ($path:expr, $($method:ident => $handler:path),+ $(,)?) => {
+        web::resource($path)
+            $(.route(web::$method().to($handler)))+
+            .default_service(web::to(|request: HttpRequest| {
+                method_not_allowed(request, &[$(stringify!($method)),+])
+            }))
+    };
+}
 
 /// Registers every route; `startup` and the OpenAPI document list the same handlers.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
-        .route("/healthz", web::get().to(health::live))
-        .route("/readyz", web::get().to(health::ready))
-        .route("/openapi.json", web::get().to(crate::openapi::serve))
+        .service(resource!("/healthz", get => health::live))
+        .service(resource!("/readyz", get => health::ready))
+        .service(resource!("/openapi.json", get => crate::openapi::serve))
         .service(
             web::scope("/v1")
-                .route("/collection", web::get().to(collections::list::handler))
-                .route("/collection", web::post().to(collections::create::handler))
-                .route(
-                    "/collection/{collection_id}",
-                    web::get().to(collections::get::handler),
-                )
-                .route(
-                    "/collection/{collection_id}",
-                    web::put().to(collections::update::handler),
-                )
-                .route(
-                    "/collection/{collection_id}",
-                    web::delete().to(collections::delete::handler),
-                )
-                .route(
-                    "/collection/{collection_id}/cover",
-                    web::post().to(collections::cover::handler),
-                )
-                .route(
-                    "/collection/{collection_id}/track",
-                    web::get().to(tracks::list::handler),
-                )
-                .route("/track", web::post().to(tracks::create::handler))
-                .route("/track/{track_id}", web::get().to(tracks::get::handler))
-                .route("/track/{track_id}", web::put().to(tracks::update::handler))
-                .route(
-                    "/track/{track_id}",
-                    web::delete().to(tracks::delete::handler),
-                )
-                .route(
-                    "/track/{track_id}/cover",
-                    web::post().to(tracks::cover::handler),
-                )
-                .route(
-                    "/cover_upload/{cover_upload_id}",
-                    web::get().to(cover_uploads::get::handler),
-                ),
+                .service(resource!("/collection",
+                    get => collections::list::handler,
+                    post => collections::create::handler,
+                ))
+                .service(resource!("/collection/{collection_id}",
+                    get => collections::get::handler,
+                    put => collections::update::handler,
+                    delete => collections::delete::handler,
+                ))
+                .service(resource!("/collection/{collection_id}/cover",
+                    post => collections::cover::handler,
+                ))
+                .service(resource!("/collection/{collection_id}/track",
+                    get => tracks::list::handler,
+                ))
+                .service(resource!("/track", post => tracks::create::handler))
+                .service(resource!("/track/{track_id}",
+                    get => tracks::get::handler,
+                    put => tracks::update::handler,
+                    delete => tracks::delete::handler,
+                ))
+                .service(resource!("/track/{track_id}/cover",
+                    post => tracks::cover::handler,
+                ))
+                .service(resource!("/cover_upload/{cover_upload_id}",
+                    get => cover_uploads::get::handler,
+                )),
         );
 }
 
-/// Unknown paths and methods get the error envelope too.
+/// 405 for a known path asked with a method it does not serve (`methods`, lowercase).
+async fn method_not_allowed(
+    request: HttpRequest,
+    methods: &'static [&'static str],
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let allow: Vec<String> = methods
+        .iter()
+        .map(|method| method.to_ascii_uppercase())
+        .collect();
+    Err(ApiError::MethodNotAllowed {
+        method: request.method().to_string(),
+        allow: allow.join(", "),
+    })
+}
+
+/// Unknown paths get the error envelope too.
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound("route"))
 }

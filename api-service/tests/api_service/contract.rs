@@ -1,10 +1,76 @@
 //! The OpenAPI document and the handlers agree: request schemas say what the handlers
-//! enforce.
+//! enforce, and known paths answer other methods 405 with `Allow`.
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use api_service::testing::TestApp;
+
+#[tokio::test]
+async fn a_method_a_known_path_does_not_serve_is_405_with_allow() {
+    let app = TestApp::spawn().await;
+    let collection = app.collection_id("Methods").await;
+    let track = app.track_id(&collection).await;
+    for (method, path, allow) in [
+        ("TRACE", "/v1/collection".to_owned(), "GET, POST"),
+        ("PATCH", format!("/v1/track/{track}"), "GET, PUT, DELETE"),
+        ("GET", "/v1/track".to_owned(), "POST"),
+        ("DELETE", "/healthz".to_owned(), "GET"),
+    ] {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let headers = app.request(method.clone(), &path).send().await.unwrap();
+        assert_eq!(headers.headers()["allow"], allow, "{method} {path}");
+        let answer = app.send(app.request(method, &path)).await;
+        assert!(
+            answer
+                .assert_error(405, "method_not_allowed")
+                .contains(allow)
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_path_stays_404_whatever_the_method() {
+    let app = TestApp::spawn().await;
+    for method in [Method::GET, Method::TRACE, Method::PATCH] {
+        let answer = app.send(app.request(method, "/v1/albums")).await;
+        answer.assert_error(404, "not_found");
+    }
+}
+
+/// `Allow` and the document list the same methods for every path, so neither can drift.
+#[tokio::test]
+async fn every_documented_path_allows_exactly_its_documented_methods() {
+    let app = TestApp::spawn().await;
+    let document = app.get("/openapi.json").await.body;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let documented: Vec<String> = ["get", "put", "post", "delete", "patch"]
+            .into_iter()
+            .filter(|method| item.get(*method).is_some())
+            .map(str::to_uppercase)
+            .collect();
+        let concrete = path
+            .split('/')
+            .map(|segment| match segment.starts_with('{') {
+                true => uuid::Uuid::new_v4().to_string(),
+                false => segment.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let response = app.request(Method::TRACE, &concrete).send().await.unwrap();
+        assert_eq!(response.status(), 405, "TRACE {path}");
+        let mut allowed: Vec<String> = response.headers()["allow"]
+            .to_str()
+            .unwrap()
+            .split(", ")
+            .map(str::to_owned)
+            .collect();
+        allowed.sort();
+        let mut documented = documented;
+        documented.sort();
+        assert_eq!(allowed, documented, "{path}");
+    }
+}
 
 #[tokio::test]
 async fn a_null_title_on_create_is_400_as_the_schema_says_title_is_a_required_string() {
