@@ -1,0 +1,553 @@
+//! The chaos run: real covers uploaded through the API as a client would, their MinIO events
+//! published with some dropped and some sent twice, poison covers mixed in, and while they
+//! are processed by two `color-worker` processes, workers killed with SIGKILL, RabbitMQ and
+//! Postgres restarted. It then waits until every upload is terminal and prints
+//! `N applied failed stuck double lost wall`; it fails unless nothing is stuck, nothing was
+//! applied twice, no good cover was lost and every poison cover failed with a reason.
+//!
+//! It restarts the machine's RabbitMQ and Postgres, so it is ignored and runs alone:
+//! `scripts/chaos` (400 covers, 5 kills, 2 broker and 1 Postgres restarts), and a short run at
+//! the end of `scripts/test`. Sizes come from `CHAOS_COVERS`, `CHAOS_KILLS`,
+//! `CHAOS_BROKER_RESTARTS` and `CHAOS_POSTGRES_RESTARTS`.
+
+use std::collections::HashSet;
+use std::io::Cursor;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use api_service::testing::{TestApp, upload};
+use color_worker::settings::Settings;
+use common::events;
+use common::settings::AmqpSettings;
+use common::testing::{
+    amqp_channel, minio_event, publish, unique_amqp_settings, wait_until_within,
+};
+use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::support::decompression_bomb;
+
+struct Plan {
+    covers: usize,
+    kills: usize,
+    broker_restarts: usize,
+    postgres_restarts: usize,
+}
+
+impl Plan {
+    fn from_env() -> Self {
+        let number = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .map(|value| value.parse().unwrap_or_else(|_| panic!("{name}={value}")))
+                .unwrap_or(default)
+        };
+        Self {
+            covers: number("CHAOS_COVERS", 60),
+            kills: number("CHAOS_KILLS", 1),
+            broker_restarts: number("CHAOS_BROKER_RESTARTS", 1),
+            postgres_restarts: number("CHAOS_POSTGRES_RESTARTS", 0),
+        }
+    }
+
+    /// The faults in the order they happen (interleaved: kill, broker, Postgres, kill, …),
+    /// spread evenly over the uploads.
+    fn faults(&self) -> Vec<Fault> {
+        let rounds = self
+            .kills
+            .max(self.broker_restarts)
+            .max(self.postgres_restarts);
+        (0..rounds)
+            .flat_map(|round| {
+                [
+                    (round < self.kills).then_some(Fault::Kill),
+                    (round < self.broker_restarts).then_some(Fault::Broker),
+                    (round < self.postgres_restarts).then_some(Fault::Postgres),
+                ]
+            })
+            .flatten()
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Kill,
+    Broker,
+    Postgres,
+}
+
+/// One cover to upload and what it must end as.
+struct Cover {
+    name: String,
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    poison: bool,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "kills workers, restarts RabbitMQ and Postgres: scripts/chaos, or scripts/test's short run"]
+async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
+    let plan = Plan::from_env();
+    let started = Instant::now();
+    let app = TestApp::spawn_with(|settings| {
+        settings.api.upload_max_bytes = 20 * 1024 * 1024;
+        settings.database.pool_max_size = 8;
+    })
+    .await;
+    audit_applications(&app).await;
+    let amqp = unique_amqp_settings();
+    let (mut connection, mut channel) = amqp_channel(&amqp).await.expect("AMQP");
+    color_worker::topology::declare(&channel, &amqp)
+        .await
+        .expect("topology");
+    let logs = tempfile::tempdir().expect("log directory");
+    let mut workers = [
+        spawn_worker(&app, &amqp, logs.path(), 0),
+        spawn_worker(&app, &amqp, logs.path(), 1),
+    ];
+
+    let covers = covers(plan.covers);
+    let faults = plan.faults();
+    let every = covers.len() / (faults.len() + 1);
+    let mut next_fault = faults.iter().copied().enumerate();
+    let mut last_fault = Instant::now();
+    let mut good = HashSet::new();
+    let mut poison = HashSet::new();
+    for (index, cover) in covers.iter().enumerate() {
+        if every > 0
+            && index > 0
+            && index % every == 0
+            && let Some((n, fault)) = next_fault.next()
+        {
+            eprintln!("chaos: fault {n}: {fault:?} after {index} uploads");
+            match fault {
+                Fault::Kill => {
+                    // Dropping the old process SIGKILLs it.
+                    workers[n % 2] = spawn_worker(&app, &amqp, logs.path(), n % 2);
+                }
+                Fault::Broker => {
+                    restart_rabbitmq().await;
+                    (connection, channel) = amqp_channel(&amqp).await.expect("AMQP");
+                }
+                Fault::Postgres => restart_postgres().await,
+            }
+            last_fault = Instant::now();
+        }
+        let (upload_id, key) = upload_cover(&app, cover).await;
+        if cover.poison {
+            poison.insert(upload_id);
+        } else {
+            good.insert(upload_id);
+        }
+        // 10% of the notifications never come, 5% come twice.
+        let sends = match index % 20 {
+            3 | 13 => 0,
+            7 => 2,
+            _ => 1,
+        };
+        for _ in 0..sends {
+            let event = minio_event(&key, "s3:ObjectCreated:Post", &app.s3.settings.bucket);
+            publish_until_confirmed(&mut connection, &mut channel, &amqp, &event).await;
+        }
+    }
+
+    let uploads: Vec<Uuid> = good.iter().chain(&poison).copied().collect();
+    let settled = wait_until_within(
+        Duration::from_secs(600),
+        "every upload terminal",
+        async || open_uploads(&app, &uploads).await,
+        |open| *open == Some(0),
+    )
+    .await;
+    assert_eq!(settled, Some(0));
+    let report = report(&app, &good, &poison).await;
+    let wall = started.elapsed();
+    let after_last_fault = report
+        .last_applied
+        .map(|at| at.saturating_duration_since(last_fault));
+    println!("N applied failed stuck double lost wall");
+    println!(
+        "{} {} {} {} {} {} {:.1}s",
+        uploads.len(),
+        report.applied,
+        report.failed,
+        report.stuck,
+        report.double,
+        report.lost,
+        wall.as_secs_f64()
+    );
+    println!(
+        "last cover applied {after_last_fault:?} after the last fault; worker logs in {:?}",
+        logs.path()
+    );
+
+    drop(workers);
+    delete_topology(&channel, &amqp).await;
+    assert_eq!(report.stuck, 0, "uploads left open");
+    assert_eq!(report.double, 0, "uploads applied more than once");
+    assert_eq!(report.lost, 0, "good covers that did not end applied");
+    assert_eq!(
+        report.poison_failed,
+        poison.len(),
+        "poison covers that did not fail with a reason"
+    );
+    // Kept when it failed, for reading.
+    if report.stuck + report.double + report.lost == 0 {
+        drop(logs);
+    } else {
+        std::mem::forget(logs);
+    }
+}
+
+/// Records every transition to `applied` in this run's database.
+async fn audit_applications(app: &TestApp) {
+    let client = app.db.pool.get().await.expect("db");
+    client
+        .batch_execute(
+            "CREATE TABLE chaos_applications (upload_id uuid NOT NULL, at timestamptz NOT NULL
+                 DEFAULT clock_timestamp());
+             CREATE FUNCTION chaos_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN INSERT INTO chaos_applications (upload_id) VALUES (NEW.id); RETURN NEW; END
+             $$;
+             CREATE TRIGGER chaos_audit AFTER UPDATE OF status ON cover_uploads FOR EACH ROW
+                 WHEN (NEW.status = 'applied' AND OLD.status <> 'applied')
+                 EXECUTE FUNCTION chaos_audit();",
+        )
+        .await
+        .expect("audit trigger");
+}
+
+/// A worker process, SIGKILLed when dropped: no chance to drain or give claims back.
+struct WorkerProcess(Child);
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `color-worker run` process over the app's database and store, on this run's queue, with
+/// a short lease and a busy reconciler so faults heal within seconds.
+fn spawn_worker(app: &TestApp, amqp: &AmqpSettings, logs: &Path, n: usize) -> WorkerProcess {
+    let defaults = Settings::default();
+    let log = |suffix: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(logs.join(format!("worker-{n}.{suffix}")))
+            .expect("worker log")
+    };
+    let s3 = &app.s3.settings;
+    Command::new(env!("CARGO_BIN_EXE_color-worker"))
+        .arg("run")
+        .env("APP__DATABASE__URL", app.db.settings.url.expose_secret())
+        .env("APP__DATABASE__POOL_MAX_SIZE", "4")
+        .env("APP__AMQP__URL", defaults.amqp.url.expose_secret())
+        .env("APP__AMQP__EXCHANGE", &amqp.exchange)
+        .env("APP__AMQP__QUEUE", &amqp.queue)
+        .env("APP__S3__ENDPOINT", &s3.endpoint)
+        .env("APP__S3__BUCKET", &s3.bucket)
+        .env("APP__S3__ACCESS_KEY", &s3.access_key)
+        .env("APP__S3__SECRET_KEY", s3.secret_key.expose_secret())
+        .env("APP__WORKER__HTTP_HOST", "127.0.0.1")
+        .env("APP__WORKER__HTTP_PORT", "0")
+        .env("APP__WORKER__CLAIM_LEASE_SECS", "5")
+        .env("APP__WORKER__RETRY_BACKOFF_MS", "200")
+        .env("APP__WORKER__RECONCILE_INTERVAL_SECS", "2")
+        .env("APP__WORKER__RECONCILE_GRACE_SECS", "5")
+        .env("APP__TELEMETRY__LOG_FILTER", "info")
+        .stdout(Stdio::from(log("log")))
+        .stderr(Stdio::from(log("err")))
+        .spawn()
+        .map(WorkerProcess)
+        .expect("start color-worker")
+}
+
+/// The six bench images over and over, with a poison cover every tenth.
+fn covers(count: usize) -> Vec<Cover> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench-images");
+    let mut images: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir:?}: {e}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("jpg" | "png")
+            )
+        })
+        .collect();
+    images.sort();
+    let good: Vec<Cover> = images
+        .iter()
+        .map(|path| Cover {
+            name: path.file_name().unwrap().to_string_lossy().into_owned(),
+            bytes: std::fs::read(path).unwrap(),
+            content_type: if path.extension().unwrap() == "png" {
+                "image/png"
+            } else {
+                "image/jpeg"
+            },
+            poison: false,
+        })
+        .collect();
+    let mut poison = poison_covers(&good).into_iter();
+    let mut good = good.iter().cycle();
+    (0..count)
+        .map(|index| {
+            match index % 10 {
+                9 => poison.next(),
+                _ => None,
+            }
+            .unwrap_or_else(|| {
+                let cover = good.next().unwrap();
+                Cover {
+                    name: cover.name.clone(),
+                    bytes: cover.bytes.clone(),
+                    content_type: cover.content_type,
+                    poison: false,
+                }
+            })
+        })
+        .collect()
+}
+
+/// Truncated, not an image, a header bomb, and legal images too large for a worker's memory
+/// budget: a flat 16-bit RGBA PNG of 7071×7071 and a progressive 4:4:4 JPEG of 7000×7000.
+fn poison_covers(good: &[Cover]) -> Vec<Cover> {
+    let jpeg = good
+        .iter()
+        .find(|c| c.content_type == "image/jpeg")
+        .unwrap();
+    let cover = |name: &str, bytes: Vec<u8>, content_type| Cover {
+        name: name.to_owned(),
+        bytes,
+        content_type,
+        poison: true,
+    };
+    vec![
+        cover(
+            "truncated.jpg",
+            jpeg.bytes[..jpeg.bytes.len() / 3].to_vec(),
+            "image/jpeg",
+        ),
+        cover("not-an-image", b"this is no image".to_vec(), "image/png"),
+        cover("bomb.png", decompression_bomb(), "image/png"),
+        cover("flat-16-bit-7071.png", flat_16_bit_png(7071), "image/png"),
+        cover(
+            "progressive-444-7000.jpg",
+            progressive_444_jpeg(7000),
+            "image/jpeg",
+        ),
+    ]
+}
+
+fn flat_16_bit_png(side: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, side, side);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Sixteen);
+        let mut writer = encoder.write_header().unwrap();
+        let mut stream = writer.stream_writer().unwrap();
+        let row: Vec<u8> = [0xc8u8, 0, 0x1e, 0, 0x28, 0, 0xff, 0xff].repeat(side as usize);
+        for _ in 0..side {
+            std::io::Write::write_all(&mut stream, &row).unwrap();
+        }
+        stream.finish().unwrap();
+    }
+    bytes
+}
+
+fn progressive_444_jpeg(side: u16) -> Vec<u8> {
+    let pixels: Vec<u8> = [200u8, 30, 40].repeat(usize::from(side) * usize::from(side));
+    let mut bytes = Cursor::new(Vec::new());
+    let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, 80);
+    encoder.set_progressive(true);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
+    encoder
+        .encode(&pixels, side, side, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    bytes.into_inner()
+}
+
+/// A collection of its own (so no cover supersedes another), its handle, and the upload.
+/// Retried while the API answers 503 (Postgres restarting).
+async fn upload_cover(app: &TestApp, cover: &Cover) -> (Uuid, String) {
+    let created = wait_until_within(
+        Duration::from_secs(120),
+        "the API creating a collection",
+        async || {
+            app.post("/v1/collection", &json!({"title": cover.name}))
+                .await
+        },
+        |answer| answer.status.as_u16() != 503,
+    )
+    .await;
+    let handle = created.ok()["collection_cover_upload"].clone();
+    let status = upload(&handle, cover.bytes.clone(), cover.content_type, None).await;
+    assert!(
+        status.is_success(),
+        "{}: the store answered {status}",
+        cover.name
+    );
+    let id = handle["id"].as_str().unwrap().parse().unwrap();
+    let key = handle["fields"]["key"].as_str().unwrap().to_owned();
+    (id, key)
+}
+
+/// Publishes like MinIO with its queue dir: retried, on a new connection, until confirmed.
+async fn publish_until_confirmed(
+    connection: &mut lapin::Connection,
+    channel: &mut lapin::Channel,
+    amqp: &AmqpSettings,
+    event: &[u8],
+) {
+    for _ in 0..120 {
+        if publish(channel, amqp, "media", event).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if let Ok(fresh) = amqp_channel(amqp).await {
+            (*connection, *channel) = fresh;
+        }
+    }
+    panic!("RabbitMQ did not take a publish for a minute");
+}
+
+async fn restart_rabbitmq() {
+    for args in [&["stop_app"][..], &["start_app"], &["await_startup"]] {
+        run(Command::new("rabbitmqctl").args(args)).await;
+    }
+}
+
+/// Runs a command to completion off the runtime's threads; panics unless it succeeds.
+async fn run(command: &mut Command) {
+    let description = format!("{command:?}");
+    let mut child = command.stdout(Stdio::null()).spawn().expect(&description);
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .expect(&description);
+    assert!(status.success(), "{description}: {status}");
+}
+
+async fn restart_postgres() {
+    let version = std::fs::read_dir("/etc/postgresql")
+        .expect("/etc/postgresql")
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .max()
+        .expect("a Postgres cluster");
+    run(Command::new("pg_ctlcluster").args([
+        "--skip-systemctl-redirect",
+        &version,
+        "main",
+        "restart",
+    ]))
+    .await;
+}
+
+/// Uploads of `ids` not yet terminal; `None` while Postgres does not answer.
+async fn open_uploads(app: &TestApp, ids: &[Uuid]) -> Option<i64> {
+    let client = app.db.pool.get().await.ok()?;
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM cover_uploads
+             WHERE id = ANY($1) AND status IN ('pending', 'processing')",
+            &[&ids],
+        )
+        .await
+        .ok()?;
+    Some(row.get(0))
+}
+
+struct Report {
+    applied: usize,
+    failed: usize,
+    stuck: usize,
+    double: usize,
+    lost: usize,
+    poison_failed: usize,
+    last_applied: Option<Instant>,
+}
+
+async fn report(app: &TestApp, good: &HashSet<Uuid>, poison: &HashSet<Uuid>) -> Report {
+    let client = app.db.pool.get().await.expect("db");
+    let ids: Vec<Uuid> = good.iter().chain(poison).copied().collect();
+    let rows = client
+        .query(
+            "SELECT id, status, error, extract(epoch FROM now() - processed_at)::float8
+             FROM cover_uploads WHERE id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .expect("uploads");
+    let double: i64 = client
+        .query_one(
+            "SELECT count(*) FROM (SELECT upload_id FROM chaos_applications
+                 GROUP BY upload_id HAVING count(*) > 1) twice",
+            &[],
+        )
+        .await
+        .expect("audit")
+        .get(0);
+    let mut report = Report {
+        applied: 0,
+        failed: 0,
+        stuck: 0,
+        double: double as usize,
+        lost: 0,
+        poison_failed: 0,
+        last_applied: None,
+    };
+    let now = Instant::now();
+    for row in rows {
+        let id: Uuid = row.get(0);
+        let status: String = row.get(1);
+        let error: Option<String> = row.get(2);
+        match status.as_str() {
+            "applied" => {
+                report.applied += 1;
+                let ago =
+                    Duration::from_secs_f64(row.get::<_, Option<f64>>(3).unwrap_or(0.0).max(0.0));
+                let at = now - ago;
+                report.last_applied = Some(report.last_applied.map_or(at, |last| last.max(at)));
+            }
+            "failed" => report.failed += 1,
+            "pending" | "processing" => report.stuck += 1,
+            _ => {}
+        }
+        if good.contains(&id) && status != "applied" {
+            eprintln!("chaos: good cover {id} ended {status}: {error:?}");
+            report.lost += 1;
+        }
+        if poison.contains(&id) {
+            if status == "failed" && error.is_some() {
+                report.poison_failed += 1;
+            } else {
+                eprintln!("chaos: poison cover {id} ended {status}: {error:?}");
+            }
+        }
+    }
+    report
+}
+
+async fn delete_topology(channel: &lapin::Channel, amqp: &AmqpSettings) {
+    for queue in [amqp.queue.clone(), events::dead_letter_queue(&amqp.queue)] {
+        let _ = channel
+            .queue_delete(&queue, QueueDeleteOptions::default())
+            .await;
+    }
+    for exchange in [
+        amqp.exchange.clone(),
+        events::dead_letter_exchange(&amqp.queue),
+    ] {
+        let _ = channel
+            .exchange_delete(&exchange, ExchangeDeleteOptions::default())
+            .await;
+    }
+}
