@@ -3,6 +3,7 @@
 //! `support` is compiled once.
 
 mod broker_restart;
+mod chaos;
 mod cli;
 mod crash_safety;
 mod end_to_end;
