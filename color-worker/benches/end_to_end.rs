@@ -3,14 +3,21 @@
 //! event-to-applied latency, with one and with two worker processes, plus each worker's
 //! peak RSS. Run: `cargo bench -p color-worker --bench end_to_end`
 //! (BENCH_COVERS=200, BENCH_IMAGES_DIR=../shared/bench-images, BENCH_ONLY=<file name>).
+//!
+//! `BENCH_HOSTILE=1` feeds one worker only legal images that are hostile to its memory
+//! (a 16-bit RGBA PNG of 7071², RGBA and RGB PNGs of 7000², progressive 4:4:4 JPEGs of 7000²
+//! and 5000²), at prefetch 4: they end applied or failed (over the memory budget), and what
+//! counts is the worker's peak RSS, and each image's CPU time for one extraction.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod hostile;
 mod images;
 
 use api_service::testing::seed;
 use chrono::TimeDelta;
+use color_worker::palette::{self, Limits};
 use color_worker::settings::Settings;
 use common::keys::{CoverKey, TargetKind};
 use common::testing::{
@@ -27,7 +34,12 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(200);
-    let images = bench_images()?;
+    let hostile = std::env::var_os("BENCH_HOSTILE").is_some();
+    let images = if hostile {
+        hostile_images()
+    } else {
+        bench_images()?
+    };
     let db = TestDatabase::create().await?;
     let s3 = TestS3::start().await?;
     println!(
@@ -38,8 +50,9 @@ async fn main() -> anyhow::Result<()> {
         "| worker processes | covers/s | p50 event→applied | p99 event→applied | peak RSS per worker |"
     );
     println!("|---|---|---|---|---|");
-    for workers in [1, 2] {
-        let run = run(&db, &s3, &images, covers, workers).await?;
+    let worker_counts: &[usize] = if hostile { &[1] } else { &[1, 2] };
+    for &workers in worker_counts {
+        let run = run(&db, &s3, &images, covers, workers, !hostile).await?;
         println!(
             "| {workers} | {:.1} | {:.0} ms | {:.0} ms | {} |",
             run.throughput,
@@ -68,6 +81,7 @@ async fn run(
     images: &[Vec<u8>],
     covers: usize,
     workers: usize,
+    all_applied: bool,
 ) -> anyhow::Result<Run> {
     let storage = s3.storage()?;
     let mut settings = Settings {
@@ -139,7 +153,22 @@ async fn run(
         )
         .await?
         .get(0);
-    anyhow::ensure!(failed == 0, "{failed} covers did not end applied");
+    if all_applied {
+        anyhow::ensure!(failed == 0, "{failed} covers did not end applied");
+    } else {
+        let outcomes = client
+            .query(
+                "SELECT status, coalesce(error, ''), count(*) FROM cover_uploads
+                 WHERE id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2",
+                &[&ids],
+            )
+            .await?;
+        for row in outcomes {
+            let (status, error, count): (String, String, i64) =
+                (row.get(0), row.get(1), row.get(2));
+            println!("{count} {status} {error}");
+        }
+    }
     let mut latencies: Vec<f64> = client
         .query(
             "SELECT processed_at FROM cover_uploads WHERE id = ANY($1)",
@@ -210,6 +239,49 @@ fn peak_rss_mb(pid: u32) -> u64 {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb / 1024)
+}
+
+/// The images, after printing what one extraction of each costs in CPU (one thread, so wall
+/// time is CPU time) and what the worker's budget will make of it.
+fn hostile_images() -> Vec<Vec<u8>> {
+    let images = [
+        (
+            "flat 16-bit RGBA PNG 7071²",
+            hostile::flat_png(7071, png::ColorType::Rgba, png::BitDepth::Sixteen),
+        ),
+        (
+            "flat RGBA PNG 7000²",
+            hostile::flat_png(7000, png::ColorType::Rgba, png::BitDepth::Eight),
+        ),
+        (
+            "flat RGB PNG 7000²",
+            hostile::flat_png(7000, png::ColorType::Rgb, png::BitDepth::Eight),
+        ),
+        (
+            "progressive 4:4:4 JPEG 7000²",
+            hostile::progressive_444_jpeg(7000),
+        ),
+        (
+            "progressive 4:4:4 JPEG 5000²",
+            hostile::progressive_444_jpeg(5000),
+        ),
+    ];
+    let limits = Limits::default();
+    println!("| image | file | decode needs (header) | one extraction, CPU |");
+    println!("|---|---|---|---|");
+    for (name, bytes) in &images {
+        let needed = palette::memory_needed(bytes, &limits).map_or(0, |n| n >> 20);
+        let started = Instant::now();
+        let result = palette::extract(bytes, &limits);
+        let cpu = started.elapsed();
+        println!(
+            "| {name} | {} kB | {needed} MiB | {:.0} ms{} |",
+            bytes.len() / 1000,
+            cpu.as_secs_f64() * 1000.0,
+            if result.is_ok() { "" } else { " (refused)" }
+        );
+    }
+    images.into_iter().map(|(_, bytes)| bytes).collect()
 }
 
 /// The shared benchmark images (or only `BENCH_ONLY`, by file name).

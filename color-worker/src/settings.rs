@@ -176,7 +176,9 @@ mod tests {
             ("worker.claim_lease_secs", |s| {
                 s.claim_lease = Duration::from_secs(1)
             }),
-            ("worker.memory_budget_bytes", |s| s.memory_budget_bytes = 1000),
+            ("worker.memory_budget_bytes", |s| {
+                s.memory_budget_bytes = 1000
+            }),
         ];
         for (key, spoil) in cases {
             let mut settings = WorkerSettings::default();

@@ -11,7 +11,6 @@
 //! `CHAOS_BROKER_RESTARTS` and `CHAOS_POSTGRES_RESTARTS`.
 
 use std::collections::HashSet;
-use std::io::Cursor;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,6 +27,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::hostile;
 use crate::support::decompression_bomb;
 
 struct Plan {
@@ -337,42 +337,17 @@ fn poison_covers(good: &[Cover]) -> Vec<Cover> {
         ),
         cover("not-an-image", b"this is no image".to_vec(), "image/png"),
         cover("bomb.png", decompression_bomb(), "image/png"),
-        cover("flat-16-bit-7071.png", flat_16_bit_png(7071), "image/png"),
+        cover(
+            "flat-16-bit-7071.png",
+            hostile::flat_png(7071, png::ColorType::Rgba, png::BitDepth::Sixteen),
+            "image/png",
+        ),
         cover(
             "progressive-444-7000.jpg",
-            progressive_444_jpeg(7000),
+            hostile::progressive_444_jpeg(7000),
             "image/jpeg",
         ),
     ]
-}
-
-fn flat_16_bit_png(side: u32) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bytes, side, side);
-        encoder.set_color(png::ColorType::Rgba);
-        encoder.set_depth(png::BitDepth::Sixteen);
-        let mut writer = encoder.write_header().unwrap();
-        let mut stream = writer.stream_writer().unwrap();
-        let row: Vec<u8> = [0xc8u8, 0, 0x1e, 0, 0x28, 0, 0xff, 0xff].repeat(side as usize);
-        for _ in 0..side {
-            std::io::Write::write_all(&mut stream, &row).unwrap();
-        }
-        stream.finish().unwrap();
-    }
-    bytes
-}
-
-fn progressive_444_jpeg(side: u16) -> Vec<u8> {
-    let pixels: Vec<u8> = [200u8, 30, 40].repeat(usize::from(side) * usize::from(side));
-    let mut bytes = Cursor::new(Vec::new());
-    let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, 80);
-    encoder.set_progressive(true);
-    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
-    encoder
-        .encode(&pixels, side, side, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    bytes.into_inner()
 }
 
 /// A collection of its own (so no cover supersedes another), its handle, and the upload.

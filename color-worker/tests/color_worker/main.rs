@@ -7,6 +7,9 @@ mod chaos;
 mod cli;
 mod crash_safety;
 mod end_to_end;
+// The memory-hostile images, shared with the end-to-end benchmark.
+#[path = "../../benches/hostile.rs"]
+mod hostile;
 mod palette;
 mod processing;
 mod resilience;
