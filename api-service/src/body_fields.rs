@@ -164,55 +164,66 @@ impl From<&ImageColorInput> for ImageColor {
     }
 }
 
-/// The checked fields of a collection or track body, for [`check`].
-pub struct Checked<'a> {
-    pub player_color: Option<&'a String>,
-    pub player_color_light: Option<&'a String>,
-    pub player_color_dark: Option<&'a String>,
-    pub image_colors: Option<&'a [ImageColorInput]>,
-    pub metadata: Option<&'a RawValue>,
-}
+/// Declares a collection or track request body: its own fields, then the fields all four such
+/// bodies share (`creator_id`, `player_subtitle`, `metadata`, `image_colors` and the three
+/// `player_color*`) with their schemas, unknown fields refused, and a `check()` running
+/// [`check`] on it. One list, so the four bodies cannot drift apart.
+macro_rules! request_body {
+    ($(#[$attr:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        $(#[$attr])*
+        #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($fields)*
+            #[schema(value_type = Option<crate::body_fields::Text>)]
+            pub creator_id: Option<String>,
+            #[schema(value_type = Option<crate::body_fields::Text>)]
+            pub player_subtitle: Option<String>,
+            /// Any JSON object.
+            #[schema(value_type = Option<crate::body_fields::JsonObject>)]
+            pub metadata: Option<crate::body_fields::Metadata>,
+            /// Usually left to the color worker, which sets it when a cover is applied.
+            pub image_colors: Option<Vec<crate::body_fields::ImageColorInput>>,
+            #[schema(value_type = Option<crate::body_fields::HexColor>)]
+            pub player_color: Option<String>,
+            #[schema(value_type = Option<crate::body_fields::HexColor>)]
+            pub player_color_light: Option<String>,
+            #[schema(value_type = Option<crate::body_fields::HexColor>)]
+            pub player_color_dark: Option<String>,
+        }
 
-/// `impl From<&Body> for Checked` for the collection and track bodies, which all name these
-/// fields alike.
-macro_rules! checked_fields {
-    ($($body:ty),+) => {
-        $(impl<'a> From<&'a $body> for $crate::body_fields::Checked<'a> {
-            fn from(body: &'a $body) -> Self {
-                Self {
-                    player_color: body.player_color.as_ref(),
-                    player_color_light: body.player_color_light.as_ref(),
-                    player_color_dark: body.player_color_dark.as_ref(),
-                    image_colors: body.image_colors.as_deref(),
-                    metadata: body.metadata.as_deref(),
-                }
+        impl $name {
+            /// What serde cannot check about the shared fields.
+            pub fn check(&self) -> Result<(), crate::error::ApiError> {
+                crate::body_fields::check([
+                    ("player_color", self.player_color.as_ref()),
+                    ("player_color_light", self.player_color_light.as_ref()),
+                    ("player_color_dark", self.player_color_dark.as_ref()),
+                ], self.image_colors.as_deref(), self.metadata.as_deref())
             }
-        })+
+        }
     };
 }
-pub(crate) use checked_fields;
+pub(crate) use request_body;
 
-/// Checks what serde cannot: the three `player_color*` fields are `#RRGGBB`, every
-/// `image_colors` element is in range and `metadata` is an object.
-pub fn check(fields: Checked<'_>) -> Result<(), ApiError> {
-    for (name, value) in [
-        ("player_color", fields.player_color),
-        ("player_color_light", fields.player_color_light),
-        ("player_color_dark", fields.player_color_dark),
-    ] {
+/// Checks what serde cannot: the `player_color*` fields are `#RRGGBB`, every `image_colors`
+/// element is in range and `metadata` is an object.
+pub fn check(
+    colors: [(&str, Option<&String>); 3],
+    image_colors: Option<&[ImageColorInput]>,
+    metadata: Option<&RawValue>,
+) -> Result<(), ApiError> {
+    for (name, value) in colors {
         if value.is_some_and(|value| !common::colors::is_hex_color(value)) {
             return Err(invalid_field(format!(
                 "`{name}` must be a color of the form #RRGGBB"
             )));
         }
     }
-    for (index, color) in fields.image_colors.unwrap_or_default().iter().enumerate() {
+    for (index, color) in image_colors.unwrap_or_default().iter().enumerate() {
         color.check(&format!("image_colors[{index}]"))?;
     }
-    if fields
-        .metadata
-        .is_some_and(|metadata| !metadata.get().trim_start().starts_with('{'))
-    {
+    if metadata.is_some_and(|metadata| !metadata.get().trim_start().starts_with('{')) {
         return Err(invalid_field("`metadata` must be a JSON object"));
     }
     Ok(())

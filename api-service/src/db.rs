@@ -8,11 +8,24 @@ pub mod organizations;
 pub mod tracks;
 
 use common::colors::ImageColor;
+use serde_json::value::RawValue;
 use tokio_postgres::types::Json;
 
 use crate::body_fields::ImageColorInput;
 
-/// A request body's `image_colors` as a statement parameter, in the form the worker stores.
-fn stored_colors(colors: Option<&[ImageColorInput]>) -> Option<Json<Vec<ImageColor>>> {
-    colors.map(|colors| Json(colors.iter().map(ImageColor::from).collect()))
+/// A request body's `metadata` and `image_colors` as statement parameters, in the forms they
+/// are stored in (the colors as the worker writes them).
+struct Stored<'a> {
+    metadata: Option<Json<&'a RawValue>>,
+    image_colors: Option<Json<Vec<ImageColor>>>,
+}
+
+impl<'a> Stored<'a> {
+    fn of(metadata: Option<&'a RawValue>, image_colors: Option<&[ImageColorInput]>) -> Self {
+        Self {
+            metadata: metadata.map(Json),
+            image_colors: image_colors
+                .map(|colors| Json(colors.iter().map(ImageColor::from).collect())),
+        }
+    }
 }

@@ -1,12 +1,14 @@
-//! The shapes responses share: the success envelope every endpoint wraps its body in, and the
-//! API's view of a cover upload. The collection and track rows are in `db`, the upload handle
-//! in `upload_handles`.
+//! The shapes responses share: the success envelope every endpoint wraps its body in, the
+//! colors collections, tracks and cover uploads carry, and the API's view of a cover upload.
+//! The collection and track rows are in `db`, the upload handle in `upload_handles`.
 
 use chrono::{DateTime, Utc};
 use common::colors::ImageColor;
 use common::keys::TargetKind;
 use common::uploads::{Upload, UploadStatus};
 use serde::Serialize;
+use tokio_postgres::Row;
+use tokio_postgres::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -40,6 +42,39 @@ impl<T: Serialize> actix_web::Responder for Envelope<T> {
     }
 }
 
+/// The colors of a collection, a track or a cover upload: set when a cover is applied (or by a
+/// client's PUT), null until then.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Colors {
+    /// The cover's palette, by area, at most 8.
+    #[schema(value_type = Option<Vec<ImageColorInput>>)]
+    pub image_colors: Option<Vec<ImageColor>>,
+    /// The accent color a music player would use.
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color: Option<String>,
+    /// `player_color` adjusted to contrast ≥ 4.5:1 against white.
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color_light: Option<String>,
+    /// `player_color` adjusted to contrast ≥ 4.5:1 against black.
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color_dark: Option<String>,
+}
+
+impl Colors {
+    /// Reads `image_colors` (jsonb) from column `image_colors` and the three player colors
+    /// from `player_color` and the two columns after it.
+    pub(crate) fn read(row: &Row, image_colors: usize, player_color: usize) -> Self {
+        Self {
+            image_colors: row
+                .get::<_, Option<Json<Vec<ImageColor>>>>(image_colors)
+                .map(|json| json.0),
+            player_color: row.get(player_color),
+            player_color_light: row.get(player_color + 1),
+            player_color_dark: row.get(player_color + 2),
+        }
+    }
+}
+
 /// A cover upload as `GET /v1/cover_upload/{id}` returns it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverUpload {
@@ -58,15 +93,9 @@ pub struct CoverUpload {
     pub content_type: Option<String>,
     pub size: Option<i64>,
     pub max_bytes: i64,
-    /// The extracted palette, once applied.
-    #[schema(value_type = Option<Vec<ImageColorInput>>)]
-    pub image_colors: Option<Vec<ImageColor>>,
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color: Option<String>,
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color_light: Option<String>,
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color_dark: Option<String>,
+    /// The extracted colors, once applied.
+    #[serde(flatten)]
+    pub colors: Colors,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub uploaded_at: Option<DateTime<Utc>>,
@@ -87,10 +116,12 @@ impl From<Upload> for CoverUpload {
             content_type: upload.content_type,
             size: upload.size,
             max_bytes: upload.max_bytes,
-            image_colors: upload.image_colors,
-            player_color: upload.player_color,
-            player_color_light: upload.player_color_light,
-            player_color_dark: upload.player_color_dark,
+            colors: Colors {
+                image_colors: upload.image_colors,
+                player_color: upload.player_color,
+                player_color_light: upload.player_color_light,
+                player_color_dark: upload.player_color_dark,
+            },
             created_at: upload.created_at,
             expires_at: upload.expires_at,
             uploaded_at: upload.uploaded_at,

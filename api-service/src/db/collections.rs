@@ -2,16 +2,17 @@
 //! organization's collection is indistinguishable from a missing one.
 
 use chrono::{DateTime, Utc};
-use common::colors::ImageColor;
 use common::db::query;
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use tokio_postgres::Row;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::body_fields::{HexColor, ImageColorInput, Metadata};
+use super::Stored;
+use crate::body_fields::Metadata;
+use crate::responses::Colors;
 use crate::routes::collections::{CollectionUpdate, NewCollection};
 
 /// Column list shared by every statement that returns a collection; [`from_row`] reads it.
@@ -20,6 +21,26 @@ macro_rules! columns {
         "id, organization_id, creator_id, title, organization_index, metadata, image_colors,
          player_color, player_color_light, player_color_dark, player_subtitle,
          is_cover_overridable, is_theme_overridable, created_at, updated_at"
+    };
+}
+
+/// The client-settable columns of a `NewCollection` or a `CollectionUpdate`, which name them
+/// alike, as statement parameters in the order `insert` and `update` number them after their
+/// leading ones; `$stored` is the body's [`Stored`] form.
+macro_rules! settable {
+    ($fields:expr, $stored:expr) => {
+        [
+            &$fields.title as &(dyn ToSql + Sync),
+            &$fields.creator_id,
+            &$stored.metadata,
+            &$stored.image_colors,
+            &$fields.player_color,
+            &$fields.player_color_light,
+            &$fields.player_color_dark,
+            &$fields.player_subtitle,
+            &$fields.is_cover_overridable,
+            &$fields.is_theme_overridable,
+        ]
     };
 }
 
@@ -34,18 +55,8 @@ pub struct Collection {
     /// The client's JSON object, as PostgreSQL's `jsonb` normalizes it.
     #[schema(value_type = Object)]
     pub metadata: Metadata,
-    /// The cover's palette, by area, at most 8; null until a cover is applied or set.
-    #[schema(value_type = Option<Vec<ImageColorInput>>)]
-    pub image_colors: Option<Vec<ImageColor>>,
-    /// The accent color a music player would use.
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color: Option<String>,
-    /// `player_color` adjusted to contrast ≥ 4.5:1 against white.
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color_light: Option<String>,
-    /// `player_color` adjusted to contrast ≥ 4.5:1 against black.
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color_dark: Option<String>,
+    #[serde(flatten)]
+    pub colors: Colors,
     pub player_subtitle: Option<String>,
     pub is_cover_overridable: bool,
     pub is_theme_overridable: bool,
@@ -61,12 +72,7 @@ fn from_row(row: &Row) -> Collection {
         title: row.get(3),
         organization_index: row.get(4),
         metadata: row.get::<_, Json<Metadata>>(5).0,
-        image_colors: row
-            .get::<_, Option<Json<Vec<ImageColor>>>>(6)
-            .map(|json| json.0),
-        player_color: row.get(7),
-        player_color_light: row.get(8),
-        player_color_dark: row.get(9),
+        colors: Colors::read(row, 6, 7),
         player_subtitle: row.get(10),
         is_cover_overridable: row.get(11),
         is_theme_overridable: row.get(12),
@@ -82,23 +88,9 @@ pub async fn insert(
     organization_index: i64,
     fields: &NewCollection,
 ) -> Result<Collection, tokio_postgres::Error> {
-    let image_colors = super::stored_colors(fields.image_colors.as_deref());
-    let metadata = fields.metadata.as_deref().map(Json);
-    let params: query::Params = &[
-        &id,
-        &organization_id,
-        &organization_index,
-        &fields.title,
-        &fields.creator_id,
-        &metadata,
-        &image_colors,
-        &fields.player_color,
-        &fields.player_color_light,
-        &fields.player_color_dark,
-        &fields.player_subtitle,
-        &fields.is_cover_overridable,
-        &fields.is_theme_overridable,
-    ];
+    let stored = Stored::of(fields.metadata.as_deref(), fields.image_colors.as_deref());
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id, &organization_index];
+    params.extend(settable!(fields, stored));
     let sql = concat!(
         "INSERT INTO collections (id, organization_id, organization_index, title, creator_id,
              metadata, image_colors, player_color, player_color_light, player_color_dark,
@@ -108,7 +100,7 @@ pub async fn insert(
          RETURNING ",
         columns!()
     );
-    query::one(client, sql, params, from_row).await
+    query::one(client, sql, &params, from_row).await
 }
 
 pub async fn get(
@@ -152,22 +144,9 @@ pub async fn update(
     id: Uuid,
     fields: &CollectionUpdate,
 ) -> Result<Option<Collection>, tokio_postgres::Error> {
-    let image_colors = super::stored_colors(fields.image_colors.as_deref());
-    let metadata = fields.metadata.as_deref().map(Json);
-    let params: query::Params = &[
-        &id,
-        &organization_id,
-        &fields.title,
-        &fields.creator_id,
-        &metadata,
-        &image_colors,
-        &fields.player_color,
-        &fields.player_color_light,
-        &fields.player_color_dark,
-        &fields.player_subtitle,
-        &fields.is_cover_overridable,
-        &fields.is_theme_overridable,
-    ];
+    let stored = Stored::of(fields.metadata.as_deref(), fields.image_colors.as_deref());
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id];
+    params.extend(settable!(fields, stored));
     let sql = concat!(
         "UPDATE collections SET
              title = COALESCE($3, title),
@@ -185,7 +164,7 @@ pub async fn update(
          RETURNING ",
         columns!()
     );
-    query::opt(client, sql, params, from_row).await
+    query::opt(client, sql, &params, from_row).await
 }
 
 /// Deletes the collection with its tracks and cover uploads; false when it does not exist in

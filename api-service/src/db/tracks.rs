@@ -2,16 +2,17 @@
 //! organization's track is indistinguishable from a missing one.
 
 use chrono::{DateTime, Utc};
-use common::colors::ImageColor;
 use common::db::query;
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use tokio_postgres::Row;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::body_fields::{HexColor, ImageColorInput, Metadata};
+use super::Stored;
+use crate::body_fields::Metadata;
+use crate::responses::Colors;
 use crate::routes::tracks::{NewTrack, TrackUpdate};
 
 /// Column list (table alias `t`) shared by every statement that returns a track;
@@ -22,6 +23,28 @@ macro_rules! columns {
          t.file_name, t.organization_index, t.\"order\", t.metadata, t.player_title,
          t.player_subtitle, t.player_color, t.player_color_light, t.player_color_dark,
          t.image_colors, t.track_status_id, t.created_at, t.updated_at"
+    };
+}
+
+/// The client-settable columns of a `NewTrack` or a `TrackUpdate` (but `collection_id`), which
+/// name them alike, as statement parameters in the order `insert` and `update` number them
+/// after their leading ones; `$stored` is the body's [`Stored`] form.
+macro_rules! settable {
+    ($fields:expr, $stored:expr) => {
+        [
+            &$fields.creator_id as &(dyn ToSql + Sync),
+            &$fields.index,
+            &$fields.duration,
+            &$fields.file_name,
+            &$fields.order,
+            &$stored.metadata,
+            &$fields.player_title,
+            &$fields.player_subtitle,
+            &$fields.player_color,
+            &$fields.player_color_light,
+            &$fields.player_color_dark,
+            &$stored.image_colors,
+        ]
     };
 }
 
@@ -43,18 +66,8 @@ pub struct Track {
     pub metadata: Metadata,
     pub player_title: Option<String>,
     pub player_subtitle: Option<String>,
-    /// The accent color a music player would use.
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color: Option<String>,
-    /// `player_color` adjusted to contrast ≥ 4.5:1 against white.
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color_light: Option<String>,
-    /// `player_color` adjusted to contrast ≥ 4.5:1 against black.
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color_dark: Option<String>,
-    /// The cover's palette, by area, at most 8; null until a cover is applied or set.
-    #[schema(value_type = Option<Vec<ImageColorInput>>)]
-    pub image_colors: Option<Vec<ImageColor>>,
+    #[serde(flatten)]
+    pub colors: Colors,
     /// `initialized` until audio processing (out of scope here) moves it on.
     pub track_status_id: String,
     pub created_at: DateTime<Utc>,
@@ -75,12 +88,7 @@ fn from_row(row: &Row) -> Track {
         metadata: row.get::<_, Json<Metadata>>(9).0,
         player_title: row.get(10),
         player_subtitle: row.get(11),
-        player_color: row.get(12),
-        player_color_light: row.get(13),
-        player_color_dark: row.get(14),
-        image_colors: row
-            .get::<_, Option<Json<Vec<ImageColor>>>>(15)
-            .map(|json| json.0),
+        colors: Colors::read(row, 15, 12),
         track_status_id: row.get(16),
         created_at: row.get(17),
         updated_at: row.get(18),
@@ -96,26 +104,14 @@ pub async fn insert(
     organization_index: i64,
     fields: &NewTrack,
 ) -> Result<Track, tokio_postgres::Error> {
-    let image_colors = super::stored_colors(fields.image_colors.as_deref());
-    let metadata = fields.metadata.as_deref().map(Json);
-    let params: query::Params = &[
+    let stored = Stored::of(fields.metadata.as_deref(), fields.image_colors.as_deref());
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
         &id,
         &organization_id,
         &fields.collection_id,
         &organization_index,
-        &fields.creator_id,
-        &fields.index,
-        &fields.duration,
-        &fields.file_name,
-        &fields.order,
-        &metadata,
-        &fields.player_title,
-        &fields.player_subtitle,
-        &fields.player_color,
-        &fields.player_color_light,
-        &fields.player_color_dark,
-        &image_colors,
     ];
+    params.extend(settable!(fields, stored));
     let sql = concat!(
         "INSERT INTO tracks AS t (id, organization_id, collection_id, organization_index,
              creator_id, index, duration, file_name, \"order\", metadata, player_title,
@@ -125,7 +121,7 @@ pub async fn insert(
          RETURNING ",
         columns!()
     );
-    query::one(client, sql, params, from_row).await
+    query::one(client, sql, &params, from_row).await
 }
 
 pub async fn get(
@@ -186,24 +182,9 @@ pub async fn update(
     id: Uuid,
     fields: &TrackUpdate,
 ) -> Result<Option<Track>, tokio_postgres::Error> {
-    let image_colors = super::stored_colors(fields.image_colors.as_deref());
-    let metadata = fields.metadata.as_deref().map(Json);
-    let params: query::Params = &[
-        &id,
-        &organization_id,
-        &fields.creator_id,
-        &fields.index,
-        &fields.duration,
-        &fields.file_name,
-        &fields.order,
-        &metadata,
-        &fields.player_title,
-        &fields.player_subtitle,
-        &fields.player_color,
-        &fields.player_color_light,
-        &fields.player_color_dark,
-        &image_colors,
-    ];
+    let stored = Stored::of(fields.metadata.as_deref(), fields.image_colors.as_deref());
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id];
+    params.extend(settable!(fields, stored));
     let sql = concat!(
         "UPDATE tracks t SET
              creator_id = COALESCE($3, t.creator_id),
@@ -223,7 +204,7 @@ pub async fn update(
          RETURNING ",
         columns!()
     );
-    query::opt(client, sql, params, from_row).await
+    query::opt(client, sql, &params, from_row).await
 }
 
 /// Deletes the track and its cover uploads; false when it does not exist in this

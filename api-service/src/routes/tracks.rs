@@ -8,97 +8,66 @@ pub mod list;
 pub mod update;
 
 use deadpool_postgres::GenericClient;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::body_fields::{self, Checked, HexColor, ImageColorInput, JsonObject, Metadata, Text};
+use crate::body_fields::{self, Text};
 use crate::db::tracks::{self, Track};
 use crate::error::ApiError;
 use crate::input;
 use crate::upload_handles::UploadHandle;
 
-/// The body of `POST /v1/track`. Absent or null optional fields are stored as null (`metadata`:
-/// `{}`).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTrack {
-    /// One of the caller's collections; a track cannot move to another later.
-    pub collection_id: Uuid,
-    #[schema(value_type = Option<Text>)]
-    pub creator_id: Option<String>,
-    #[serde(default, deserialize_with = "input::optional_integer")]
-    #[schema(minimum = -2147483648, maximum = 2147483647)]
-    pub index: Option<i32>,
-    /// Seconds.
-    #[schema(minimum = 0)]
-    pub duration: Option<f64>,
-    #[schema(value_type = Option<Text>)]
-    pub file_name: Option<String>,
-    /// Position in the collection's track list (ascending, unset last).
-    #[serde(default, deserialize_with = "input::optional_integer")]
-    #[schema(minimum = -2147483648, maximum = 2147483647)]
-    pub order: Option<i32>,
-    /// Any JSON object; default `{}`.
-    #[schema(value_type = Option<JsonObject>)]
-    pub metadata: Option<Metadata>,
-    #[schema(value_type = Option<Text>)]
-    pub player_title: Option<String>,
-    #[schema(value_type = Option<Text>)]
-    pub player_subtitle: Option<String>,
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color: Option<String>,
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color_light: Option<String>,
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color_dark: Option<String>,
-    /// Usually left to the color worker, which sets it when a cover is applied.
-    pub image_colors: Option<Vec<ImageColorInput>>,
+/// [`body_fields::request_body!`] with the fields both track bodies have besides the shared
+/// ones.
+macro_rules! track_body {
+    ($(#[$attr:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        body_fields::request_body! {
+            $(#[$attr])*
+            pub struct $name {
+                $($fields)*
+                #[serde(default, deserialize_with = "input::optional_integer")]
+                #[schema(minimum = -2147483648, maximum = 2147483647)]
+                pub index: Option<i32>,
+                /// Position in the collection's track list (ascending, unset last).
+                #[serde(default, deserialize_with = "input::optional_integer")]
+                #[schema(minimum = -2147483648, maximum = 2147483647)]
+                pub order: Option<i32>,
+                /// Seconds.
+                #[schema(minimum = 0)]
+                pub duration: Option<f64>,
+                #[schema(value_type = Option<Text>)]
+                pub file_name: Option<String>,
+                #[schema(value_type = Option<Text>)]
+                pub player_title: Option<String>,
+            }
+        }
+    };
 }
 
-/// The body of `PUT /v1/track/{track_id}`: a partial update, in which an absent or null field
-/// is left unchanged. A track stays in its collection.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TrackUpdate {
-    // Not in the schema: sent at all, it is refused with a message saying why.
-    #[serde(default, deserialize_with = "input::present")]
-    #[schema(ignore)]
-    pub collection_id: bool,
-    #[schema(value_type = Option<Text>)]
-    pub creator_id: Option<String>,
-    #[serde(default, deserialize_with = "input::optional_integer")]
-    #[schema(minimum = -2147483648, maximum = 2147483647)]
-    pub index: Option<i32>,
-    #[schema(minimum = 0)]
-    pub duration: Option<f64>,
-    #[schema(value_type = Option<Text>)]
-    pub file_name: Option<String>,
-    #[serde(default, deserialize_with = "input::optional_integer")]
-    #[schema(minimum = -2147483648, maximum = 2147483647)]
-    pub order: Option<i32>,
-    /// Any JSON object; replaces the stored one.
-    #[schema(value_type = Option<JsonObject>)]
-    pub metadata: Option<Metadata>,
-    #[schema(value_type = Option<Text>)]
-    pub player_title: Option<String>,
-    #[schema(value_type = Option<Text>)]
-    pub player_subtitle: Option<String>,
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color: Option<String>,
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color_light: Option<String>,
-    #[schema(value_type = Option<HexColor>)]
-    pub player_color_dark: Option<String>,
-    pub image_colors: Option<Vec<ImageColorInput>>,
+track_body! {
+    /// The body of `POST /v1/track`. Absent or null optional fields are stored as null
+    /// (`metadata`: `{}`).
+    pub struct NewTrack {
+        /// One of the caller's collections; a track cannot move to another later.
+        pub collection_id: Uuid,
+    }
 }
 
-body_fields::checked_fields!(NewTrack, TrackUpdate);
+track_body! {
+    /// The body of `PUT /v1/track/{track_id}`: a partial update, in which an absent or null
+    /// field is left unchanged. A track stays in its collection.
+    pub struct TrackUpdate {
+        // Not in the schema: sent at all, it is refused with a message saying why.
+        #[serde(default, deserialize_with = "input::present")]
+        #[schema(ignore)]
+        pub collection_id: bool,
+    }
+}
 
-/// Rejects what the field types alone let through.
-fn validate(fields: Checked<'_>, duration: Option<f64>) -> Result<(), ApiError> {
-    body_fields::check(fields)?;
+/// What serde cannot check about `duration`, besides what the bodies' `check()` covers.
+fn check_duration(duration: Option<f64>) -> Result<(), ApiError> {
     if duration.is_some_and(|duration| duration < 0.0) {
         return Err(ApiError::bad_request(
             "invalid_field",

@@ -6,7 +6,6 @@ use uuid::Uuid;
 
 use super::{CollectionWithCover, NewCollection};
 use crate::auth::Caller;
-use crate::body_fields;
 use crate::db::collections;
 use crate::db::organizations::{self, Counter};
 use crate::error::ApiError;
@@ -34,7 +33,7 @@ pub async fn handler(
     Body(fields): Body<NewCollection>,
 ) -> Result<Envelope<CollectionWithCover>, ApiError> {
     caller.check_unscoped()?;
-    body_fields::check((&fields).into())?;
+    fields.check()?;
     let organization_id = caller.organization_id;
     let mut client = state.pool.get().await?;
     // Counter, row and pending upload commit together: a failure leaves no half collection.

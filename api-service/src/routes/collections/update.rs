@@ -4,7 +4,6 @@ use actix_web::web;
 
 use super::{CollectionBody, CollectionUpdate};
 use crate::auth::Caller;
-use crate::body_fields;
 use crate::db::collections;
 use crate::error::ApiError;
 use crate::input::{self, Body};
@@ -23,7 +22,7 @@ pub async fn handler(
 ) -> Result<Envelope<CollectionBody>, ApiError> {
     let collection_id = input::id("collection_id", &path)?;
     caller.check_scope(collection_id)?;
-    body_fields::check((&fields).into())?;
+    fields.check()?;
     let client = state.pool.get().await?;
     let collection = collections::update(&client, caller.organization_id, collection_id, &fields)
         .await?

@@ -32,7 +32,8 @@ pub async fn handler(
     caller: Caller,
     Body(fields): Body<NewTrack>,
 ) -> Result<Envelope<TrackWithCover>, ApiError> {
-    super::validate((&fields).into(), fields.duration)?;
+    fields.check()?;
+    super::check_duration(fields.duration)?;
     let collection_id = fields.collection_id;
     let organization_id = caller.organization_id;
     let mut client = state.pool.get().await?;

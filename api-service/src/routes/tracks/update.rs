@@ -20,7 +20,8 @@ pub async fn handler(
     path: web::Path<String>,
     Body(fields): Body<TrackUpdate>,
 ) -> Result<Envelope<TrackBody>, ApiError> {
-    super::validate((&fields).into(), fields.duration)?;
+    fields.check()?;
+    super::check_duration(fields.duration)?;
     if fields.collection_id {
         return Err(ApiError::bad_request(
             "invalid_field",
