@@ -2,12 +2,14 @@
 //! annotations and the request/response types, so it cannot drift from the code. The error
 //! responses every operation shares, and the `X-Request-Id` header every response carries,
 //! are added here from each operation's shape (path ids, body, security), so none is
-//! forgotten; a handler's annotation lists only its success and its own special cases.
+//! forgotten; a handler's annotation lists only its success and its own special cases. The
+//! links from the operations that create ids to those that take them are one table here.
 
 use std::sync::LazyLock;
 
 use actix_web::HttpResponse;
 use utoipa::openapi::header::Header;
+use utoipa::openapi::link::Link;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::Response;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Ref, SchemaFormat, Type};
@@ -46,7 +48,7 @@ use crate::routes::{collections, cover_uploads, health, tracks};
         health::ready,
     ),
     components(schemas(ErrorBody)),
-    modifiers(&ApiKeyAuth, &SharedResponses),
+    modifiers(&ApiKeyAuth, &SharedResponses, &Links),
     tags(
         (name = "collections"), (name = "tracks"),
         (name = "covers", description = "Cover upload handles and their progress"),
@@ -219,6 +221,84 @@ fn with_request_id(mut response: Response) -> Response {
     response
 }
 
+/// OpenAPI links, which let clients (and schemathesis' stateful tests) follow an id from one
+/// response into the next request: from operation, the id's place in its 200 body (a JSON
+/// pointer), the path parameter that takes it, and the operations with that parameter.
+const LINKS: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "create_collection",
+        "/collection_id",
+        "collection_id",
+        &[
+            "get_collection",
+            "update_collection",
+            "delete_collection",
+            "create_collection_cover_upload",
+            "list_collection_tracks",
+        ],
+    ),
+    (
+        "create_track",
+        "/track_id",
+        "track_id",
+        &[
+            "get_track",
+            "update_track",
+            "delete_track",
+            "create_track_cover_upload",
+        ],
+    ),
+    (
+        "create_collection",
+        "/collection_cover_upload/id",
+        "cover_upload_id",
+        &["get_cover_upload"],
+    ),
+    (
+        "create_collection_cover_upload",
+        "/collection_cover_upload/id",
+        "cover_upload_id",
+        &["get_cover_upload"],
+    ),
+    (
+        "create_track",
+        "/track_cover_upload/id",
+        "cover_upload_id",
+        &["get_cover_upload"],
+    ),
+    (
+        "create_track_cover_upload",
+        "/track_cover_upload/id",
+        "cover_upload_id",
+        &["get_cover_upload"],
+    ),
+];
+
+/// Adds [`LINKS`] to the 200 responses, named after the operation they lead to.
+struct Links;
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for path in openapi.paths.paths.values_mut() {
+            for operation in operations(path) {
+                let id = operation.operation_id.clone().unwrap_or_default();
+                let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") else {
+                    continue;
+                };
+                for (_, pointer, parameter, targets) in LINKS.iter().filter(|link| link.0 == id) {
+                    for target in *targets {
+                        let link = Link::builder()
+                            .operation_id(*target)
+                            .parameter(*parameter, format!("$response.body#{pointer}"))
+                            .build();
+                        ok.links.insert((*target).to_owned(), link.into());
+                    }
+                }
+            }
+        }
+    }
+}
+
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     ApiDoc::openapi()
         .to_json()
@@ -229,4 +309,37 @@ pub async fn serve() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(DOCUMENT.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An operation id renamed, or a parameter, would leave a link leading nowhere.
+    #[test]
+    fn every_link_leads_from_an_operation_to_one_with_its_parameter() {
+        let mut document = ApiDoc::openapi();
+        let mut parameters = std::collections::HashMap::new();
+        for path in document.paths.paths.values_mut() {
+            for operation in operations(path) {
+                let names: Vec<String> = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .filter_map(|parameter| match parameter {
+                        RefOr::T(parameter) => Some(parameter.name.clone()),
+                        RefOr::Ref(_) => None,
+                    })
+                    .collect();
+                parameters.insert(operation.operation_id.clone().unwrap(), names);
+            }
+        }
+        for (from, _, parameter, targets) in LINKS {
+            assert!(parameters.contains_key(*from), "no operation {from}");
+            for target in *targets {
+                let names = parameters.get(*target).expect(target);
+                assert!(names.iter().any(|name| name == parameter), "{target}");
+            }
+        }
+    }
 }

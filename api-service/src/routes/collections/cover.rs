@@ -13,10 +13,7 @@ use crate::upload_handles;
 #[utoipa::path(post, operation_id = "create_collection_cover_upload", path = "/v1/collection/{collection_id}/cover", tag = "covers",
     params(("collection_id" = Uuid, Path)),
     responses(
-        (status = 200, body = Envelope<CollectionWithCover>, description = "Upload handle issued; a pending cover upload is recorded",
-            links(
-                ("GetCoverUpload" = (operation_id = "get_cover_upload", parameters(("cover_upload_id" = "$response.body#/collection_cover_upload/id")))),
-            ))),
+        (status = 200, body = Envelope<CollectionWithCover>, description = "Upload handle issued; a pending cover upload is recorded")),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,

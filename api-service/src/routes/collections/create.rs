@@ -17,15 +17,7 @@ use crate::upload_handles;
 #[utoipa::path(post, operation_id = "create_collection", path = "/v1/collection", tag = "collections",
     request_body = NewCollection,
     responses(
-        (status = 200, body = Envelope<CollectionWithCover>, description = "Created, with a cover upload handle",
-            links(
-                ("GetCollection" = (operation_id = "get_collection", parameters(("collection_id" = "$response.body#/collection_id")))),
-                ("UpdateCollection" = (operation_id = "update_collection", parameters(("collection_id" = "$response.body#/collection_id")))),
-                ("DeleteCollection" = (operation_id = "delete_collection", parameters(("collection_id" = "$response.body#/collection_id")))),
-                ("CreateCollectionCoverUpload" = (operation_id = "create_collection_cover_upload", parameters(("collection_id" = "$response.body#/collection_id")))),
-                ("ListCollectionTracks" = (operation_id = "list_collection_tracks", parameters(("collection_id" = "$response.body#/collection_id")))),
-                ("GetCoverUpload" = (operation_id = "get_cover_upload", parameters(("cover_upload_id" = "$response.body#/collection_cover_upload/id")))),
-            ))),
+        (status = 200, body = Envelope<CollectionWithCover>, description = "Created, with a cover upload handle")),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,

@@ -15,10 +15,7 @@ use crate::{input, upload_handles};
 #[utoipa::path(post, operation_id = "create_track_cover_upload", path = "/v1/track/{track_id}/cover", tag = "covers",
     params(("track_id" = Uuid, Path)),
     responses(
-        (status = 200, body = Envelope<TrackWithCover>, description = "Upload handle issued; a pending cover upload is recorded",
-            links(
-                ("GetCoverUpload" = (operation_id = "get_cover_upload", parameters(("cover_upload_id" = "$response.body#/track_cover_upload/id")))),
-            )),
+        (status = 200, body = Envelope<TrackWithCover>, description = "Upload handle issued; a pending cover upload is recorded"),
         (status = 409, body = ErrorBody, description = "`cover_not_overridable`: the collection refuses track covers")),
     security(("api_key" = [])))]
 pub async fn handler(

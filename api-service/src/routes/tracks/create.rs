@@ -17,14 +17,7 @@ use crate::upload_handles;
 
 #[utoipa::path(post, operation_id = "create_track", path = "/v1/track", tag = "tracks", request_body = NewTrack,
     responses(
-        (status = 200, body = Envelope<TrackWithCover>, description = "Created, with a cover upload handle unless the collection refuses track covers",
-            links(
-                ("GetTrack" = (operation_id = "get_track", parameters(("track_id" = "$response.body#/track_id")))),
-                ("UpdateTrack" = (operation_id = "update_track", parameters(("track_id" = "$response.body#/track_id")))),
-                ("DeleteTrack" = (operation_id = "delete_track", parameters(("track_id" = "$response.body#/track_id")))),
-                ("CreateTrackCoverUpload" = (operation_id = "create_track_cover_upload", parameters(("track_id" = "$response.body#/track_id")))),
-                ("GetCoverUpload" = (operation_id = "get_cover_upload", parameters(("cover_upload_id" = "$response.body#/track_cover_upload/id")))),
-            )),
+        (status = 200, body = Envelope<TrackWithCover>, description = "Created, with a cover upload handle unless the collection refuses track covers"),
         (status = 404, body = ErrorBody, description = "`not_found`: no such collection in the caller's organization")),
     security(("api_key" = [])))]
 pub async fn handler(
