@@ -2,18 +2,8 @@
 //! ignored, and `scripts/test` runs it on its own after everything else, on the same build
 //! (`--run-ignored only`, filtered to it).
 
-use std::process::Command;
-
-use crate::support::TestWorker;
+use crate::support::{TestWorker, restart_rabbitmq};
 use common::keys::TargetKind;
-
-fn rabbitmqctl(args: &[&str]) {
-    let status = Command::new("rabbitmqctl")
-        .args(args)
-        .status()
-        .expect("run rabbitmqctl");
-    assert!(status.success(), "rabbitmqctl {args:?} failed");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "restarts RabbitMQ; run alone: cargo nextest run --workspace --run-ignored only -E 'test(/broker_restart/)'"]
@@ -25,9 +15,7 @@ async fn worker_reconnects_after_a_broker_restart_and_processes_the_next_message
         .await;
     worker.wait_for_status(before.upload_id, "applied").await;
 
-    rabbitmqctl(&["stop_app"]);
-    rabbitmqctl(&["start_app"]);
-    rabbitmqctl(&["await_startup"]);
+    restart_rabbitmq().await;
 
     // A new publisher, as MinIO reconnects too.
     worker.reconnect_publisher().await;

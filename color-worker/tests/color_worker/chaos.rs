@@ -28,7 +28,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::hostile;
-use crate::support::decompression_bomb;
+use crate::support::{decompression_bomb, restart_rabbitmq, run};
 
 struct Plan {
     covers: usize,
@@ -94,7 +94,9 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
     let plan = Plan::from_env();
     let started = Instant::now();
     let app = TestApp::spawn_with(|settings| {
-        settings.api.upload_max_bytes = 20 * 1024 * 1024;
+        // Real covers, not the API tests' small limit.
+        settings.api.upload_max_bytes =
+            api_service::settings::ApiSettings::default().upload_max_bytes;
         settings.database.pool_max_size = 8;
     })
     .await;
@@ -150,8 +152,9 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
             _ => 1,
         };
         for _ in 0..sends {
-            let event = minio_event(&key, "s3:ObjectCreated:Post", &app.s3.settings.bucket);
-            publish_until_confirmed(&mut connection, &mut channel, &amqp, &event).await;
+            let bucket = &app.s3.settings.bucket;
+            let event = minio_event(&key, "s3:ObjectCreated:Post", bucket);
+            publish_until_confirmed(&mut connection, &mut channel, &amqp, bucket, &event).await;
         }
     }
 
@@ -380,10 +383,11 @@ async fn publish_until_confirmed(
     connection: &mut lapin::Connection,
     channel: &mut lapin::Channel,
     amqp: &AmqpSettings,
+    bucket: &str,
     event: &[u8],
 ) {
     for _ in 0..120 {
-        if publish(channel, amqp, "media", event).await.is_ok() {
+        if publish(channel, amqp, bucket, event).await.is_ok() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -392,23 +396,6 @@ async fn publish_until_confirmed(
         }
     }
     panic!("RabbitMQ did not take a publish for a minute");
-}
-
-async fn restart_rabbitmq() {
-    for args in [&["stop_app"][..], &["start_app"], &["await_startup"]] {
-        run(Command::new("rabbitmqctl").args(args)).await;
-    }
-}
-
-/// Runs a command to completion off the runtime's threads; panics unless it succeeds.
-async fn run(command: &mut Command) {
-    let description = format!("{command:?}");
-    let mut child = command.stdout(Stdio::null()).spawn().expect(&description);
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .expect(&description);
-    assert!(status.success(), "{description}: {status}");
 }
 
 async fn restart_postgres() {

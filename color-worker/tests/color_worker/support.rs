@@ -383,3 +383,24 @@ pub fn decompression_bomb() -> Vec<u8> {
     }
     png
 }
+
+/// Restarts the machine's RabbitMQ (its app, not the node), as an operator would.
+pub async fn restart_rabbitmq() {
+    for args in [&["stop_app"][..], &["start_app"], &["await_startup"]] {
+        run(std::process::Command::new("rabbitmqctl").args(args)).await;
+    }
+}
+
+/// Runs a command to completion off the runtime's threads; panics unless it succeeds.
+pub async fn run(command: &mut std::process::Command) {
+    let description = format!("{command:?}");
+    let mut child = command
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect(&description);
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .expect(&description);
+    assert!(status.success(), "{description}: {status}");
+}
