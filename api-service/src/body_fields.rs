@@ -1,7 +1,8 @@
-//! What the fields of collection and track bodies may hold beyond their JSON types, checked
-//! here and described by the schemas here, so the OpenAPI document says exactly what the
-//! handlers enforce: `#RRGGBB` colors ([`HexColor`]), text without U+0000 ([`Text`]),
-//! `image_colors` elements in range ([`ImageColorInput`]) and `metadata` objects.
+//! The fields of collection and track bodies: those all four bodies share, declared once
+//! (`request_body!`), and what fields may hold beyond their JSON types, checked here and
+//! described by the schemas here, so the OpenAPI document says exactly what the handlers
+//! enforce: `#RRGGBB` colors ([`HexColor`]), text without U+0000 ([`Text`]), `image_colors`
+//! elements in range ([`ImageColorInput`]) and `metadata` objects ([`JsonObject`]).
 
 use common::colors::ImageColor;
 use serde::Deserialize;
@@ -45,16 +46,16 @@ impl PartialSchema for Text {
     }
 }
 
+impl ToSchema for Text {}
+
 fn no_nul() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some("^[^\\u0000]*$"))
 }
 
-impl ToSchema for Text {}
-
 /// Schema of `metadata`: any JSON object, but no key or string in it may hold U+0000 (as
-/// `input::parse_json` enforces). Recursive through [`JsonValue`].
+/// `input::parse_json` enforces). Recursive through `JsonValue`.
 pub struct JsonObject;
 
 impl PartialSchema for JsonObject {
@@ -195,11 +196,16 @@ macro_rules! request_body {
         impl $name {
             /// What serde cannot check about the shared fields.
             pub fn check(&self) -> Result<(), crate::error::ApiError> {
-                crate::body_fields::check([
+                let colors = [
                     ("player_color", self.player_color.as_ref()),
                     ("player_color_light", self.player_color_light.as_ref()),
                     ("player_color_dark", self.player_color_dark.as_ref()),
-                ], self.image_colors.as_deref(), self.metadata.as_deref())
+                ];
+                crate::body_fields::check(
+                    colors,
+                    self.image_colors.as_deref(),
+                    self.metadata.as_deref(),
+                )
             }
         }
     };
