@@ -24,10 +24,7 @@ fn short_lease(settings: &mut color_worker::settings::Settings) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_workers_cover_is_taken_over_when_its_message_is_redelivered() {
     let worker = TestWorker::start_with(short_lease).await;
-    let (org, collection) = worker.seed_collection(true, true).await;
-    let key = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
+    let (_, key) = worker.pending_cover().await;
     worker.upload(&key, &flat_png([200, 30, 40])).await;
     // A worker claimed it and died: its heartbeat stops now.
     let dead = uploads::claim(&worker.db().await, &key.to_string(), LEASE)
@@ -35,9 +32,7 @@ async fn a_dead_workers_cover_is_taken_over_when_its_message_is_redelivered() {
         .unwrap()
         .expect("claimed");
 
-    worker
-        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
-        .await;
+    worker.notify(&key).await;
 
     let row = worker.wait_for_status(key.upload_id, "applied").await;
     assert_eq!(
@@ -64,10 +59,7 @@ async fn a_cover_whose_processing_never_finishes_fails_after_max_attempts() {
         settings.worker.max_attempts = 3;
     })
     .await;
-    let (org, collection) = worker.seed_collection(true, true).await;
-    let key = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
+    let (_, key) = worker.pending_cover().await;
     worker.upload(&key, &flat_png([200, 30, 40])).await;
     // Three workers took it and died on it, one after the other.
     for _ in 0..3 {
@@ -78,9 +70,7 @@ async fn a_cover_whose_processing_never_finishes_fails_after_max_attempts() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    worker
-        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
-        .await;
+    worker.notify(&key).await;
 
     let row = worker.wait_for_status(key.upload_id, "failed").await;
     assert_eq!(
@@ -101,10 +91,7 @@ async fn a_cover_whose_processing_never_finishes_fails_after_max_attempts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_whose_claim_was_taken_over_changes_nothing() {
     let worker = TestWorker::start_with(short_lease).await;
-    let (org, collection) = worker.seed_collection(true, true).await;
-    let key = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
+    let (collection, key) = worker.pending_cover().await;
     let client = worker.db().await;
     let stale = uploads::claim(&client, &key.to_string(), Duration::ZERO)
         .await
@@ -180,10 +167,7 @@ async fn one_reconciler_pass_reaches_lost_notifications_behind_ten_thousand_unus
     // 50 covers, each of a collection of its own, whose notifications were lost.
     let mut lost = Vec::new();
     for _ in 0..50 {
-        let (org, collection) = worker.seed_collection(true, true).await;
-        let key = worker
-            .request_upload(org, TargetKind::Collection, collection)
-            .await;
+        let (_, key) = worker.pending_cover().await;
         worker.upload(&key, &flat_png([200, 30, 40])).await;
         lost.push(key);
     }
@@ -218,10 +202,7 @@ async fn a_cover_that_needs_more_memory_than_the_budget_fails_with_the_reason() 
         settings.worker.memory_budget_bytes = 4 << 20;
     })
     .await;
-    let (org, collection) = worker.seed_collection(true, true).await;
-    let key = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
+    let (_, key) = worker.pending_cover().await;
     // 1000 × 1000 16-bit RGBA: 8 MB decoded, twice the budget.
     let image = image::ImageBuffer::<image::Rgba<u16>, _>::from_pixel(
         1000,
@@ -232,9 +213,7 @@ async fn a_cover_that_needs_more_memory_than_the_budget_fails_with_the_reason() 
     image.write_to(&mut png, image::ImageFormat::Png).unwrap();
     worker.upload(&key, png.get_ref()).await;
 
-    worker
-        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
-        .await;
+    worker.notify(&key).await;
 
     let row = worker.wait_for_status(key.upload_id, "failed").await;
     // 8 MB decoded + 4 MB converted to 8 bits + the working copy's 4 MiB.
@@ -263,9 +242,7 @@ async fn an_expired_upload_whose_notification_arrives_after_all_is_applied() {
     );
     worker.upload(&key, &flat_png([200, 30, 40])).await;
 
-    worker
-        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
-        .await;
+    worker.notify(&key).await;
 
     worker.wait_for_status(key.upload_id, "applied").await;
     worker.finish().await;
@@ -274,17 +251,12 @@ async fn an_expired_upload_whose_notification_arrives_after_all_is_applied() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_object_uploaded_with_a_handle_is_the_one_that_counts() {
     let worker = TestWorker::start().await;
-    let (org, collection) = worker.seed_collection(true, true).await;
-    let key = worker
-        .request_upload(org, TargetKind::Collection, collection)
-        .await;
+    let (collection, key) = worker.pending_cover().await;
     let uploaded = |bytes: Vec<u8>| {
         let (worker, key) = (&worker, &key);
         async move {
             worker.upload(key, &bytes).await;
-            worker
-                .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
-                .await;
+            worker.notify(key).await;
         }
     };
     let player_color = || async {
@@ -307,9 +279,7 @@ async fn the_last_object_uploaded_with_a_handle_is_the_one_that_counts() {
     worker.wait_for_processed("applied", 2).await;
     let blue = player_color().await;
     // MinIO sending the last event twice changes nothing.
-    worker
-        .publish_event(&key.to_string(), "s3:ObjectCreated:Post")
-        .await;
+    worker.notify(&key).await;
     worker.wait_for_processed("duplicate", 1).await;
 
     assert_ne!(red, blue);

@@ -236,6 +236,22 @@ impl TestWorker {
         key
     }
 
+    /// A pending upload for a collection of its own, in an organization of its own: the
+    /// collection and the upload's key.
+    pub async fn pending_cover(&self) -> (Uuid, CoverKey) {
+        let (organization, collection) = self.seed_collection(true, true).await;
+        let key = self
+            .request_upload(organization, TargetKind::Collection, collection)
+            .await;
+        (collection, key)
+    }
+
+    /// MinIO's notification that an object was stored under `key` by a browser-form POST.
+    pub async fn notify(&self, key: &CoverKey) {
+        self.publish_event(&key.to_string(), "s3:ObjectCreated:Post")
+            .await;
+    }
+
     /// What a client and MinIO do together: an upload is requested, a flat-color PNG
     /// stored under its key, and MinIO's POST event published.
     pub async fn cover_uploaded(
