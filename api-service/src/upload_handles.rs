@@ -8,6 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use common::keys::{CoverKey, TargetKind};
 use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -67,7 +68,15 @@ pub async fn issue(
         i64::from(max_bytes),
         upload.expires_at,
     )
-    .await?;
+    .await
+    .map_err(|error| {
+        // The target was deleted between the caller's lookup and this insert.
+        if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+            ApiError::NotFound(kind.as_str())
+        } else {
+            error.into()
+        }
+    })?;
     Ok(UploadHandle {
         method: "POST",
         upload_url: upload.url,

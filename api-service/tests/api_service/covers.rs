@@ -163,3 +163,30 @@ fn png() -> Vec<u8> {
     ];
     PNG.to_vec()
 }
+
+#[tokio::test]
+async fn a_handle_for_a_target_deleted_meanwhile_is_404_not_500() {
+    let app = TestApp::spawn().await;
+    let state = api_service::state::AppState {
+        pool: app.db.pool.clone(),
+        storage: app.s3.storage().unwrap(),
+        api: api_service::settings::ApiSettings::default(),
+    };
+    let client = app.db.pool.get().await.unwrap();
+
+    // What the cover endpoint does after its lookup, for a collection deleted in between.
+    let issued = api_service::upload_handles::issue(
+        &state,
+        &client,
+        app.organization_id,
+        common::keys::TargetKind::Collection,
+        uuid::Uuid::new_v4(),
+    )
+    .await;
+
+    let error = issued.expect_err("no pending upload for a missing collection");
+    assert!(
+        matches!(error, api_service::error::ApiError::NotFound("collection")),
+        "{error:?}"
+    );
+}
