@@ -8,8 +8,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use common::keys::{CoverKey, TargetKind};
 use deadpool_postgres::GenericClient;
-use tokio_postgres::error::SqlState;
 use serde::Serialize;
+use tokio_postgres::error::SqlState;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
