@@ -22,7 +22,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::process::{Outcome, Processor};
+use crate::outcome::Outcome;
+use crate::process::Processor;
 use crate::settings::WorkerSettings;
 
 /// Longest pause between reconnection attempts while the broker is down.

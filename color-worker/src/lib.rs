@@ -6,6 +6,7 @@ pub mod cli;
 pub mod consumer;
 pub mod http;
 pub mod metrics;
+pub mod outcome;
 pub mod palette;
 pub mod process;
 pub mod reconcile;

@@ -8,7 +8,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
-use crate::process::Outcome;
+use crate::outcome::Outcome;
 
 #[derive(Clone)]
 pub struct Metrics {

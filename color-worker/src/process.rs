@@ -2,7 +2,7 @@
 //! processing`, so exactly one delivery does the work), downloads and analyses the object, and
 //! records how it ended; the target's `cover_upload_seq` guard lets the upload requested last
 //! win whatever order uploads finish in. What happens to the delivery is the runner's business
-//! (`consumer.rs`); this module only says how the upload ended.
+//! (`consumer.rs`); this module only says how the upload ended (`outcome.rs`).
 
 use std::time::Duration;
 
@@ -15,123 +15,8 @@ use tracing::{info, warn};
 
 use crate::budget::MemoryBudget;
 use crate::metrics::Metrics;
-use crate::palette::{self, ExtractError, Limits};
-
-/// How handling a delivery (or a reconciled upload) ended: what the runner replies to the
-/// broker and what the metrics count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Applied,
-    /// A later-requested upload for the same target was applied first.
-    Superseded,
-    /// Permanently unusable; the upload is `failed` with this reason.
-    Failed(Failure),
-    /// Already finished or being processed by another delivery: nothing to do.
-    Duplicate,
-    /// No upload was requested for this key.
-    UnknownKey,
-    /// A dependency was down; the upload is open again for the next attempt.
-    Retry {
-        dependency: Dependency,
-    },
-    /// A dependency stayed down for `worker.max_attempts` deliveries: the upload is `failed`.
-    GaveUp,
-    /// Shutting down: the claim was given back for a redelivery.
-    Abandoned,
-    /// A valid notification that is not ours to process (another event, prefix or bucket).
-    Ignored,
-    /// Not a MinIO event at all.
-    MalformedEvent,
-}
-
-impl Outcome {
-    /// Label for the metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Applied => "applied",
-            Outcome::Superseded => "superseded",
-            Outcome::Failed(failure) => failure.kind.label(),
-            Outcome::Duplicate => "duplicate",
-            Outcome::UnknownKey => "unknown_key",
-            Outcome::Retry { .. } => "retried",
-            Outcome::GaveUp => "gave_up",
-            Outcome::Abandoned => "abandoned",
-            Outcome::Ignored => "ignored",
-            Outcome::MalformedEvent => "malformed_event",
-        }
-    }
-}
-
-/// Why an upload failed for good, and the message stored as its `error`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub kind: FailureKind,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    ObjectMissing,
-    TooLarge,
-    NotAnImage,
-    UnsupportedFeature,
-    Corrupt,
-    TooManyPixels,
-    OverMemoryLimit,
-    NoOpaquePixels,
-    DecoderCrashed,
-    /// Decoding needs more memory than the whole worker may spend on decodes.
-    OverMemoryBudget,
-    /// Processing was started `max_attempts` times and never finished: each time, the worker
-    /// died (a cover that crashes or starves it).
-    Unfinished,
-}
-
-impl FailureKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            FailureKind::ObjectMissing => "object_missing",
-            FailureKind::TooLarge => "too_large",
-            FailureKind::NotAnImage => "not_an_image",
-            FailureKind::UnsupportedFeature => "unsupported_feature",
-            FailureKind::Corrupt => "corrupt",
-            FailureKind::TooManyPixels => "too_many_pixels",
-            FailureKind::OverMemoryLimit => "over_memory_limit",
-            FailureKind::NoOpaquePixels => "no_opaque_pixels",
-            FailureKind::DecoderCrashed => "decoder_crashed",
-            FailureKind::OverMemoryBudget => "over_memory_budget",
-            FailureKind::Unfinished => "unfinished",
-        }
-    }
-
-    fn of(error: &ExtractError) -> Self {
-        match error {
-            ExtractError::UnsupportedFormat => FailureKind::NotAnImage,
-            ExtractError::UnsupportedFeature(_) => FailureKind::UnsupportedFeature,
-            ExtractError::Corrupt(_) => FailureKind::Corrupt,
-            ExtractError::TooLarge { .. } => FailureKind::TooManyPixels,
-            ExtractError::OverMemoryLimit { .. } => FailureKind::OverMemoryLimit,
-            ExtractError::NoOpaquePixels => FailureKind::NoOpaquePixels,
-        }
-    }
-}
-
-/// A dependency whose outage makes an attempt worth retrying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dependency {
-    Database,
-    Storage,
-}
-
-impl Dependency {
-    /// Label for the retry metric.
-    pub fn label(self) -> &'static str {
-        match self {
-            Dependency::Database => "database",
-            Dependency::Storage => "storage",
-        }
-    }
-}
+use crate::outcome::{Dependency, Failure, FailureKind, Outcome};
+use crate::palette::{self, Limits};
 
 /// A failure worth retrying: `dependency` was unavailable.
 #[derive(Debug)]

@@ -12,7 +12,8 @@ use common::uploads::{self, Overdue};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::process::{Outcome, Processor};
+use crate::outcome::Outcome;
+use crate::process::Processor;
 use crate::settings::WorkerSettings;
 
 /// Uploads taken per batch; a pass takes batches until none is due.
