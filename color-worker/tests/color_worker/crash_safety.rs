@@ -1,7 +1,8 @@
 //! Crash safety: a dead worker's cover is taken over within a lease and never acked as done,
 //! a cover that kills every worker stops at `max_attempts`, a worker whose claim was taken
 //! over writes nothing, the reconciler gets past unused handles, decodes stay within the
-//! memory budget, and a late object of an expired handle still counts.
+//! memory budget, a late object of an expired handle still counts, and a claim stranded by a
+//! database error is taken over by the retry.
 
 use std::time::Duration;
 
@@ -9,7 +10,9 @@ use color_worker::reconcile;
 use color_worker::startup::Worker;
 use common::colors::CoverColors;
 use common::keys::TargetKind;
+use common::testing::{TcpProxy, wait_until};
 use common::uploads::{self, Stored, UploadStatus};
+use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{TestWorker, flat_png};
@@ -294,6 +297,62 @@ async fn the_last_object_uploaded_with_a_handle_is_the_one_that_counts() {
             .with_label_values(&["applied"])
             .get(),
         2
+    );
+    worker.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_left_by_a_database_error_after_it_is_taken_over_on_the_retry() {
+    let mut proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap())
+        .await
+        .unwrap();
+    let worker = TestWorker::start_with(|settings| {
+        short_lease(settings);
+        let url = proxy.route(settings.database.url.expose_secret());
+        settings.database.url = SecretString::from(url);
+        settings.database.pool_timeout_ms = 500;
+        settings.worker.retry_backoff = Duration::from_millis(300);
+    })
+    .await;
+    let (collection, key) = worker.pending_cover().await;
+    worker.upload(&key, &flat_png([200, 30, 40])).await;
+    // Holds the collection's row, so the worker's finish waits on it after the claim.
+    let mut blocker = worker.db().await;
+    let lock = blocker.transaction().await.unwrap();
+    lock.execute(
+        "SELECT 1 FROM collections WHERE id = $1 FOR UPDATE",
+        &[&collection],
+    )
+    .await
+    .unwrap();
+
+    worker.notify(&key).await;
+    wait_until(
+        "the worker's finish waiting on the locked row",
+        async || {
+            let waiting = worker
+                .sql(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await;
+            waiting[0].get::<_, i64>(0)
+        },
+        |&waiting| waiting == 1,
+    )
+    .await;
+    // The database goes away mid-finish: the claim cannot even be given back.
+    proxy.cut();
+    worker.wait_for_retry("database").await;
+    lock.rollback().await.unwrap();
+    proxy.restore().await.unwrap();
+
+    let row = worker.wait_for_status(key.upload_id, "applied").await;
+    assert_eq!(
+        row.get::<_, i32>("attempts"),
+        2,
+        "the retry took the claim over"
     );
     worker.finish().await;
 }
