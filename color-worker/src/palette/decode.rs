@@ -68,10 +68,7 @@ pub(super) fn memory_needed(bytes: &[u8], limits: &Limits) -> Result<u64, Extrac
             decoded + converted
         }
         ImageFormat::WebP | ImageFormat::Gif => {
-            let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
-                .into_dimensions()
-                .map_err(|e| image_error(e, limits))?;
-            check_dimensions(width, height, limits)?;
+            let (width, height) = checked_dimensions(bytes, format, limits)?;
             // RGBA output, plus the decoder's own frame (GIF canvas, WebP planes).
             u64::from(width) * u64::from(height) * 8
         }
@@ -245,7 +242,7 @@ fn other(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Vec<[u8; 
         reader.limits(image_limits);
         reader
     };
-    check_header_dimensions(bytes, format, limits)?;
+    checked_dimensions(bytes, format, limits)?;
     let image = reader().decode().map_err(|e| image_error(e, limits))?;
     let (width, height) = (image.width(), image.height());
     match image {
@@ -263,15 +260,15 @@ fn other(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Vec<[u8; 
     }
 }
 
-/// Refuses an oversized image from its header alone, with our own message, before any pixel
-/// buffer is allocated. Read without `image::Limits`: the decoder's own dimension check would
-/// report a bomb as a vague memory error. PNG's header is read with `png` directly, because
-/// `image` also wants the first data chunk, which a bomb need not have.
-fn check_header_dimensions(
+/// The image's dimensions from its header alone, refusing an oversized image with our own
+/// message before any pixel buffer is allocated. Read without `image::Limits`: the decoder's
+/// own dimension check would report a bomb as a vague memory error. PNG's header is read with
+/// `png` directly, because `image` also wants the first data chunk, which a bomb need not have.
+fn checked_dimensions(
     bytes: &[u8],
     format: ImageFormat,
     limits: &Limits,
-) -> Result<(), ExtractError> {
+) -> Result<(u32, u32), ExtractError> {
     let (width, height) = if format == ImageFormat::Png {
         let info = png_header(bytes)?;
         (info.width, info.height)
@@ -280,7 +277,8 @@ fn check_header_dimensions(
             .into_dimensions()
             .map_err(|e| image_error(e, limits))?
     };
-    check_dimensions(width, height, limits)
+    check_dimensions(width, height, limits)?;
+    Ok((width, height))
 }
 
 fn image_error(error: ImageError, limits: &Limits) -> ExtractError {

@@ -10,9 +10,8 @@ use color_worker::reconcile;
 use color_worker::startup::Worker;
 use common::colors::CoverColors;
 use common::keys::TargetKind;
-use common::testing::{TcpProxy, wait_until};
+use common::testing::wait_until;
 use common::uploads::{self, Stored, UploadStatus};
-use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{TestWorker, flat_png};
@@ -303,17 +302,7 @@ async fn the_last_object_uploaded_with_a_handle_is_the_one_that_counts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_left_by_a_database_error_after_it_is_taken_over_on_the_retry() {
-    let mut proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap())
-        .await
-        .unwrap();
-    let worker = TestWorker::start_with(|settings| {
-        short_lease(settings);
-        let url = proxy.route(settings.database.url.expose_secret());
-        settings.database.url = SecretString::from(url);
-        settings.database.pool_timeout_ms = 500;
-        settings.worker.retry_backoff = Duration::from_millis(300);
-    })
-    .await;
+    let (worker, mut proxy) = TestWorker::start_behind_postgres_proxy(short_lease).await;
     let (collection, key) = worker.pending_cover().await;
     worker.upload(&key, &flat_png([200, 30, 40])).await;
     // Holds the collection's row, so the worker's finish waits on it after the claim.

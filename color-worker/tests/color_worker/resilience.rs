@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use common::keys::TargetKind;
-use common::testing::{TcpProxy, wait_until};
+use common::testing::wait_until;
 
 use crate::support::{TestWorker, flat_png};
 
@@ -176,17 +176,7 @@ async fn readiness_reports_each_dependency_and_metrics_are_exposed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_outage_is_retried_and_the_pool_reconnects_when_postgres_is_back() {
-    use secrecy::{ExposeSecret, SecretString};
-    let mut proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap())
-        .await
-        .unwrap();
-    let worker = TestWorker::start_with(|settings| {
-        let url = proxy.route(settings.database.url.expose_secret());
-        settings.database.url = SecretString::from(url);
-        settings.database.pool_timeout_ms = 500;
-        settings.worker.retry_backoff = Duration::from_millis(300);
-    })
-    .await;
+    let (worker, mut proxy) = TestWorker::start_behind_postgres_proxy(|_| {}).await;
     // Seeded directly, not through the worker's cut-off connection.
     let (org, collection) = worker.seed_collection(true, true).await;
     let key = worker

@@ -21,6 +21,7 @@ use common::testing::{
 use deadpool_postgres::Pool;
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Channel, Connection};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -55,6 +56,26 @@ impl TestWorker {
         let mut worker = Self::start_over(&db, &s3, configure).await;
         worker.owned = Some((db, s3));
         worker
+    }
+
+    /// A worker whose connections to Postgres go through a proxy the test can cut, with a
+    /// quick pool timeout and retries so an outage shows within a second; the seeders and
+    /// `sql` still reach the database directly.
+    pub async fn start_behind_postgres_proxy(
+        configure: impl FnOnce(&mut Settings),
+    ) -> (Self, TcpProxy) {
+        let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap())
+            .await
+            .expect("Postgres proxy");
+        let worker = Self::start_with(|settings| {
+            let url = proxy.route(settings.database.url.expose_secret());
+            settings.database.url = SecretString::from(url);
+            settings.database.pool_timeout_ms = 500;
+            settings.worker.retry_backoff = Duration::from_millis(300);
+            configure(settings);
+        })
+        .await;
+        (worker, proxy)
     }
 
     /// A worker over a database and store that someone else owns (a `TestApp` in the
