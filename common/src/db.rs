@@ -53,11 +53,17 @@ pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
 
 /// Applies the SQL files in `migrations/` that this database has not seen yet.
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
+    migrate_to(pool, refinery::Target::Latest).await
+}
+
+/// Applies the migrations up to `target`: tests of a migration start from the schema before it.
+pub async fn migrate_to(pool: &Pool, target: refinery::Target) -> anyhow::Result<()> {
     let mut client = pool
         .get()
         .await
         .context("Failed to get a database connection for migrations")?;
     let report = embedded::migrations::runner()
+        .set_target(target)
         .run_async(&mut **client)
         .await
         .context("Failed to run database migrations")?;

@@ -217,13 +217,35 @@ impl Storage {
         })
     }
 
-    /// Stores `bytes` at `key` (tests and local tooling; clients upload with presigned forms).
-    pub async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> anyhow::Result<()> {
-        self.bucket
+    /// Reads a small object whole in one request (a rendition; `get` is for uploads, whose
+    /// size must be checked first).
+    pub async fn fetch(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        let response = self.bucket.get_object(key).await.map_err(classify)?;
+        Ok(response.into_bytes().into())
+    }
+
+    /// Stores `bytes` at `key`, replacing any object there, and returns the stored object's
+    /// ETag.
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Result<String, StorageError> {
+        let response = self
+            .bucket
             .put_object_with_content_type(key, bytes, content_type)
             .await
-            .with_context(|| format!("Failed to store object {key:?}"))?;
-        Ok(())
+            .map_err(classify)?;
+        Ok(response.headers().get("etag").cloned().unwrap_or_default())
+    }
+
+    /// Deletes `key`; deleting an object that is not there succeeds, as in S3.
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.bucket.delete_object(key).await.map_err(classify) {
+            Ok(_) | Err(StorageError::NotFound) => Ok(()),
+            Err(other) => Err(other),
+        }
     }
 
     /// Creates the bucket unless it exists (local stacks and tests; production buckets are

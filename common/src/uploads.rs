@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::colors::ImageColor;
 use crate::db::query;
 use crate::keys::{CoverKey, TargetKind};
+use crate::renditions::{RenditionSize, StoredRendition};
 
 /// Where an upload is in its life; the values of the `cover_uploads.status` CHECK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -137,6 +138,10 @@ pub struct Upload {
     pub player_color: Option<String>,
     pub player_color_light: Option<String>,
     pub player_color_dark: Option<String>,
+    /// The renditions stored with its outcome (none for uploads processed before renditions
+    /// existed).
+    pub renditions: Option<Vec<StoredRendition>>,
+    pub blurhash: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub uploaded_at: Option<DateTime<Utc>>,
@@ -177,7 +182,8 @@ pub async fn insert_pending(
     Ok(())
 }
 
-/// The upload `id` of `organization_id`; another organization's upload reads as missing.
+/// The upload `id` of `organization_id`; another organization's upload, and one whose target
+/// was deleted, read as missing.
 pub async fn get(
     client: &impl GenericClient,
     organization_id: Uuid,
@@ -187,9 +193,9 @@ pub async fn get(
                  COALESCE(u.collection_id, t.collection_id), u.object_key, u.status, u.error,
                  u.content_type, u.size, u.max_bytes, u.image_colors, u.player_color,
                  u.player_color_light, u.player_color_dark, u.created_at, u.expires_at,
-                 u.uploaded_at, u.processed_at
+                 u.uploaded_at, u.processed_at, u.renditions, u.blurhash
              FROM cover_uploads u LEFT JOIN tracks t ON t.id = u.track_id
-             WHERE u.id = $1 AND u.organization_id = $2";
+             WHERE u.id = $1 AND u.organization_id = $2 AND u.target_deleted_at IS NULL";
     query::opt(client, sql, &[&id, &organization_id], |row| Upload {
         id: row.get(0),
         organization_id: row.get(1),
@@ -213,6 +219,27 @@ pub async fn get(
         expires_at: row.get(17),
         uploaded_at: row.get(18),
         processed_at: row.get(19),
+        renditions: row
+            .get::<_, Option<Json<Vec<StoredRendition>>>>(20)
+            .map(|json| json.0),
+        blurhash: row.get(21),
+    })
+    .await
+}
+
+/// Rendition `size` of upload `id`, if it may be served: the upload is applied, its target
+/// exists and its objects are not being deleted. No organization: the unguessable upload id
+/// is the capability, as on a CDN.
+pub async fn served_rendition(
+    client: &impl GenericClient,
+    id: Uuid,
+    size: RenditionSize,
+) -> Result<Option<StoredRendition>, tokio_postgres::Error> {
+    let sql = "SELECT r FROM cover_uploads u, jsonb_array_elements(u.renditions) r
+         WHERE u.id = $1 AND u.status = 'applied' AND u.target_deleted_at IS NULL
+           AND u.purge_started_at IS NULL AND r ->> 'type' = $2";
+    query::opt(client, sql, &[&id, &size.as_str()], |row| {
+        row.get::<_, Json<StoredRendition>>(0).0
     })
     .await
 }
@@ -228,9 +255,11 @@ pub async fn status_of(
 
 mod claims;
 mod overdue;
+mod retention;
 
 pub use claims::{
     Claim, Stored, claim, claim_replaced, fail, fail_unclaimed, finish, heartbeat, record_object,
     release,
 };
 pub use overdue::{Overdue, expire, take_overdue};
+pub use retention::{Purge, finish_purge, start_purge};

@@ -23,6 +23,11 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn create() -> anyhow::Result<Self> {
+        Self::create_at(refinery::Target::Latest).await
+    }
+
+    /// A database migrated up to `target` only, to test the migrations after it.
+    pub async fn create_at(target: refinery::Target) -> anyhow::Result<Self> {
         let name = format!("{TEST_DATABASE_PREFIX}{}", uuid::Uuid::new_v4().simple());
         admin_sql(&format!("CREATE DATABASE {name}")).await?;
         let settings = DatabaseSettings {
@@ -32,7 +37,7 @@ impl TestDatabase {
             ..DatabaseSettings::default()
         };
         let pool = crate::db::pool(&settings)?;
-        crate::db::migrate(&pool).await?;
+        crate::db::migrate_to(&pool, target).await?;
         Ok(Self {
             name,
             settings,

@@ -11,6 +11,7 @@ use super::UploadStatus;
 use crate::colors::CoverColors;
 use crate::db::query;
 use crate::keys::TargetKind;
+use crate::renditions::CoverImage;
 
 /// What `claim` and `claim_replaced` return; [`claim_from_row`] reads it.
 macro_rules! claim_returning {
@@ -40,7 +41,9 @@ pub struct Claim {
 /// Claims the upload stored under `key`, unless it is finished or a live worker holds it: a
 /// claim whose heartbeat is older than `lease` belonged to a worker that died, and is taken
 /// over. An `expired` upload is claimed too: a notification for it means its object arrived
-/// (the store accepted the upload before the handle expired), so the later event wins.
+/// (the store accepted the upload before the handle expired), so the later event wins. An
+/// upload whose target was deleted, or whose objects the retention sweep is deleting, is
+/// never claimed.
 pub async fn claim(
     client: &impl GenericClient,
     key: &str,
@@ -50,7 +53,7 @@ pub async fn claim(
         "UPDATE cover_uploads
          SET status = 'processing', claim_token = gen_random_uuid(), claimed_at = now(),
              heartbeat_at = now(), attempts = attempts + 1, processed_at = NULL
-         WHERE object_key = $1
+         WHERE object_key = $1 AND target_deleted_at IS NULL AND purge_started_at IS NULL
            AND (status IN ('pending', 'expired')
                 OR (status = 'processing'
                     AND (heartbeat_at IS NULL
@@ -73,7 +76,7 @@ pub async fn claim_replaced(
         "UPDATE cover_uploads
          SET status = 'processing', claim_token = gen_random_uuid(), claimed_at = now(),
              heartbeat_at = now(), attempts = 1, processed_at = NULL, error = NULL
-         WHERE object_key = $1
+         WHERE object_key = $1 AND target_deleted_at IS NULL AND purge_started_at IS NULL
            AND status IN ('applied', 'failed', 'superseded')
            AND object_etag IS DISTINCT FROM $2",
         claim_returning!()
@@ -171,13 +174,16 @@ pub async fn record_object(
 }
 
 /// Applies the colors to the claimed upload's target if no later-requested upload got there
-/// first, and records the outcome on the upload: [`UploadStatus::Applied`] or
-/// [`UploadStatus::Superseded`]; `None` (and nothing written) if the claim is no longer this
-/// worker's. Run it in a transaction: the upload row stays locked until the commit.
+/// first, and records the outcome on the upload with its renditions and placeholder:
+/// [`UploadStatus::Applied`] or [`UploadStatus::Superseded`]; `None` (and nothing written) if
+/// the claim is no longer this worker's. The upload the target showed before is marked
+/// replaced, for the retention sweep. Run it in a transaction: the upload row stays locked
+/// until the commit.
 pub async fn finish(
     client: &impl GenericClient,
     upload: &Claim,
     colors: &CoverColors,
+    image: &CoverImage,
 ) -> Result<Option<UploadStatus>, tokio_postgres::Error> {
     let owned = "SELECT 1 FROM cover_uploads
          WHERE id = $1 AND claim_token = $2 AND status = 'processing' FOR UPDATE";
@@ -201,37 +207,50 @@ pub async fn finish(
         &colors.player_color_dark,
         &upload.id,
     ];
-    let status = match query::execute(client, apply, &params).await? {
-        1 => UploadStatus::Applied,
-        _ => UploadStatus::Superseded,
+    let applied = query::opt(client, apply, &params, |row| row.get::<_, Option<Uuid>>(0)).await?;
+    let status = match applied {
+        Some(previous) => {
+            if let Some(previous) = previous.filter(|previous| *previous != upload.id) {
+                let sql = "UPDATE cover_uploads SET replaced_at = now() WHERE id = $1";
+                query::execute(client, sql, &[&previous]).await?;
+            }
+            UploadStatus::Applied
+        }
+        None => UploadStatus::Superseded,
     };
     let sql = "UPDATE cover_uploads
          SET status = $2, image_colors = $3, player_color = $4, player_color_light = $5,
-             player_color_dark = $6, claim_token = NULL,
-             uploaded_at = coalesce(uploaded_at, now()), processed_at = now(), error = NULL
+             player_color_dark = $6, renditions = $7, blurhash = $8, claim_token = NULL,
+             replaced_at = NULL, uploaded_at = coalesce(uploaded_at, now()),
+             processed_at = now(), error = NULL
          WHERE id = $1";
-    let params: [&(dyn ToSql + Sync); 6] = [
+    let renditions = Json(&image.renditions);
+    let params: [&(dyn ToSql + Sync); 8] = [
         &upload.id,
         &status,
         &image_colors,
         &colors.player_color,
         &colors.player_color_light,
         &colors.player_color_dark,
+        &renditions,
+        &image.blurhash,
     ];
     query::execute(client, sql, &params).await?;
     Ok(Some(status))
 }
 
-/// Applies a cover to a collection. The `cover_upload_seq` guard makes out-of-order
-/// completions harmless: only an upload requested later than the one applied may replace it
-/// (or that upload itself, processed again for a new object under its key).
-/// `cover_upload_id` is not read yet; it names the upload a target shows, which is what
-/// serving that cover's image needs.
-const APPLY_TO_COLLECTION: &str = "UPDATE collections
+/// Applies a cover to a collection, returning the upload it showed before. The
+/// `cover_upload_seq` guard makes out-of-order completions harmless: only an upload requested
+/// later than the one applied may replace it (or that upload itself, processed again for a
+/// new object under its key). `cover_upload_id` names the upload the collection shows: the
+/// one whose renditions the API links to and the retention sweep never deletes.
+const APPLY_TO_COLLECTION: &str = "UPDATE collections c
      SET image_colors = $3, player_color = $4, player_color_light = $5,
          player_color_dark = $6, cover_upload_id = $7, cover_upload_seq = $2,
          updated_at = now()
-     WHERE id = $1 AND (cover_upload_seq IS NULL OR cover_upload_seq <= $2)";
+     FROM (SELECT id, cover_upload_id FROM collections WHERE id = $1 FOR UPDATE) previous
+     WHERE c.id = previous.id AND (c.cover_upload_seq IS NULL OR c.cover_upload_seq <= $2)
+     RETURNING previous.cover_upload_id";
 
 /// Like `APPLY_TO_COLLECTION`, but a collection with `is_theme_overridable = false` keeps its
 /// tracks' colors: the cover is recorded as the track's, its colors only on the upload.
@@ -243,6 +262,8 @@ const APPLY_TO_TRACK: &str = "UPDATE tracks t
          player_color_dark =
              CASE WHEN c.is_theme_overridable THEN $6 ELSE t.player_color_dark END,
          cover_upload_id = $7, cover_upload_seq = $2, updated_at = now()
-     FROM collections c
-     WHERE t.id = $1 AND c.id = t.collection_id
-       AND (t.cover_upload_seq IS NULL OR t.cover_upload_seq <= $2)";
+     FROM collections c,
+          (SELECT id, cover_upload_id FROM tracks WHERE id = $1 FOR UPDATE) previous
+     WHERE t.id = previous.id AND c.id = t.collection_id
+       AND (t.cover_upload_seq IS NULL OR t.cover_upload_seq <= $2)
+     RETURNING previous.cover_upload_id";

@@ -70,3 +70,60 @@ async fn dropping_a_test_database_removes_it_from_the_server() {
     .unwrap();
     assert_eq!(rows[0].get::<_, i64>(0), 0);
 }
+
+/// V0005 (renditions and retention) on a database that already holds applied covers: they
+/// keep their colors, have no renditions (so the API shows `cover_image: null` until a new
+/// cover), and from then on deleting their collection keeps their row for the sweep.
+#[tokio::test]
+async fn migrating_a_database_with_applied_covers_keeps_them_without_renditions() {
+    let db = TestDatabase::create_at(refinery::Target::Version(4))
+        .await
+        .unwrap();
+    let client = db.pool.get().await.unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO organizations (id, name) VALUES
+                 ('00000000-0000-0000-0000-00000000000a', 'Before');
+             INSERT INTO collections (id, organization_id, title, organization_index,
+                 player_color, cover_upload_id, cover_upload_seq)
+             VALUES ('00000000-0000-0000-0000-0000000000c1',
+                 '00000000-0000-0000-0000-00000000000a', 'Old cover', 1, '#c81e28',
+                 '00000000-0000-0000-0000-0000000000a1', 1);
+             INSERT INTO cover_uploads (id, organization_id, target_kind, collection_id,
+                 object_key, status, max_bytes, expires_at, player_color, processed_at)
+             VALUES ('00000000-0000-0000-0000-0000000000a1',
+                 '00000000-0000-0000-0000-00000000000a', 'collection',
+                 '00000000-0000-0000-0000-0000000000c1', 'covers/collection/c1/a1', 'applied',
+                 1000, now(), '#c81e28', now());",
+        )
+        .await
+        .unwrap();
+    drop(client);
+
+    common::db::migrate(&db.pool).await.unwrap();
+
+    let client = db.pool.get().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT status, player_color, renditions IS NULL, blurhash IS NULL
+             FROM cover_uploads",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "applied");
+    assert_eq!(row.get::<_, String>(1), "#c81e28");
+    assert!(row.get::<_, bool>(2) && row.get::<_, bool>(3));
+    client
+        .execute("DELETE FROM collections", &[])
+        .await
+        .unwrap();
+    let row = client
+        .query_one(
+            "SELECT collection_id IS NULL, target_deleted_at IS NOT NULL FROM cover_uploads",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0) && row.get::<_, bool>(1));
+}
