@@ -1,31 +1,32 @@
-//! The `extract` subcommand, for people checking what colors a cover will get (and for
-//! benchmarks).
+//! The `extract` subcommand, for people checking what a cover will get (and for benchmarks):
+//! exactly what the worker computes, with the renditions written to a folder on request.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use serde_json::json;
+use anyhow::Context;
+use serde_json::{Value, json};
 
 use crate::palette;
+use crate::renditions;
 use crate::settings::Settings;
 
-/// One JSON line per file: `{"file", "image_colors", "player_color", …}` or `{"file", "error"}`.
-pub fn extract(settings: &Settings, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let limits = settings.worker.limits();
+/// One JSON line per file: `{"file", "image_colors", "player_color", …, "blurhash"}` (with
+/// `"renditions"` when `renditions_dir` is given: each written to
+/// `<renditions_dir>/<file stem>/<size>.jpg|webp`) or `{"file", "error"}`.
+pub fn extract(
+    settings: &Settings,
+    files: &[PathBuf],
+    renditions_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let mut all_ok = true;
     for file in files {
         let name = file.display().to_string();
-        let line = match std::fs::read(file) {
-            Err(error) => json!({"file": name, "error": error.to_string()}),
-            Ok(bytes) => match palette::extract(&bytes, &limits) {
-                Ok(colors) => {
-                    let mut value = serde_json::to_value(colors)?;
-                    value["file"] = json!(name);
-                    value
-                }
-                Err(error) => json!({"file": name, "error": error.to_string()}),
-            },
+        let mut line = match analyse(settings, file, renditions_dir) {
+            Ok(line) => line,
+            Err(error) => json!({"error": format!("{error:#}")}),
         };
+        line["file"] = json!(name);
         all_ok &= line.get("error").is_none();
         println!("{line}");
     }
@@ -34,4 +35,41 @@ pub fn extract(settings: &Settings, files: &[PathBuf]) -> anyhow::Result<ExitCod
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn analyse(
+    settings: &Settings,
+    file: &Path,
+    renditions_dir: Option<&Path>,
+) -> anyhow::Result<Value> {
+    let bytes = std::fs::read(file)?;
+    let analysis = palette::analyse(&bytes, &settings.worker.limits())?;
+    let mut line = serde_json::to_value(&analysis.colors)?;
+    line["blurhash"] = json!(analysis.blurhash);
+    let Some(dir) = renditions_dir else {
+        return Ok(line);
+    };
+    let stem = file.file_stem().unwrap_or(file.as_os_str());
+    let dir = dir.join(stem);
+    std::fs::create_dir_all(&dir).with_context(|| format!("Failed to create {}", dir.display()))?;
+    let mut written = Vec::new();
+    for rendition in renditions::render(&analysis.image, settings.worker.rendition_quality)? {
+        let extension = rendition
+            .content_type
+            .trim_start_matches("image/")
+            .replace("jpeg", "jpg");
+        let path = dir.join(format!("{}.{extension}", rendition.size));
+        std::fs::write(&path, &rendition.bytes)
+            .with_context(|| format!("Failed to write {}", path.display()))?;
+        written.push(json!({
+            "type": rendition.size,
+            "width": rendition.width,
+            "height": rendition.height,
+            "content_type": rendition.content_type,
+            "bytes": rendition.bytes.len(),
+            "file": path.display().to_string(),
+        }));
+    }
+    line["renditions"] = json!(written);
+    Ok(line)
 }

@@ -1,5 +1,6 @@
 //! The color-worker: consumes MinIO bucket notifications from RabbitMQ, extracts a cover's
-//! colors and applies them to its collection or track.
+//! colors, stores its renditions and applies both to its collection or track; deletes the
+//! objects of covers nothing shows any more (`retention`).
 
 pub mod budget;
 pub mod cli;
@@ -10,6 +11,8 @@ pub mod outcome;
 pub mod palette;
 pub mod process;
 pub mod reconcile;
+pub mod renditions;
+pub mod retention;
 pub mod settings;
 pub mod startup;
 pub mod topology;

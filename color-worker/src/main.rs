@@ -1,5 +1,5 @@
 //! color-worker: `run` consumes cover notifications, `healthcheck` probes a running worker,
-//! `extract` prints the colors files would get.
+//! `extract` prints the colors files would get (and writes their renditions).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,10 +25,14 @@ enum Command {
     Run,
     /// Exit 0 if the worker on this host answers /healthz, 1 otherwise (for container probes).
     Healthcheck,
-    /// Print each file's colors as JSON, exactly as they would be stored, one line per file.
+    /// Print each file's colors and BlurHash as JSON, exactly as they would be stored, one
+    /// line per file.
     Extract {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Also write each file's four renditions to DIR/<file stem>/<size>.jpg|webp.
+        #[arg(long, value_name = "DIR")]
+        renditions: Option<PathBuf>,
     },
 }
 
@@ -44,7 +48,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run => run(settings),
         Command::Healthcheck => healthcheck(&settings),
-        Command::Extract { files } => color_worker::cli::extract(&settings, &files),
+        Command::Extract { files, renditions } => {
+            color_worker::cli::extract(&settings, &files, renditions.as_deref())
+        }
     };
     match result {
         Ok(code) => code,

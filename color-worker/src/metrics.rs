@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::outcome::Outcome;
@@ -23,6 +24,10 @@ pub struct Metrics {
     pub processing_seconds: HistogramVec,
     /// Deliveries being processed right now.
     pub in_flight: IntGauge,
+    /// Objects the retention sweep deleted (originals and renditions).
+    pub objects_deleted: IntCounter,
+    /// Their bytes.
+    pub bytes_deleted: IntCounter,
 }
 
 impl Metrics {
@@ -66,12 +71,24 @@ impl Metrics {
         .expect("valid metric");
         let in_flight = IntGauge::new("color_worker_in_flight", "Deliveries being processed")
             .expect("valid metric");
+        let objects_deleted = IntCounter::new(
+            "color_worker_objects_deleted_total",
+            "Objects deleted by the retention sweep (originals and renditions)",
+        )
+        .expect("valid metric");
+        let bytes_deleted = IntCounter::new(
+            "color_worker_bytes_deleted_total",
+            "Bytes of the objects deleted by the retention sweep",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(processed.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(failed.clone()),
             Box::new(retried.clone()),
             Box::new(processing_seconds.clone()),
             Box::new(in_flight.clone()),
+            Box::new(objects_deleted.clone()),
+            Box::new(bytes_deleted.clone()),
         ] {
             registry
                 .register(collector)
@@ -84,6 +101,8 @@ impl Metrics {
             retried,
             processing_seconds,
             in_flight,
+            objects_deleted,
+            bytes_deleted,
         }
     }
 

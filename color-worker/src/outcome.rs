@@ -66,6 +66,8 @@ pub enum FailureKind {
     OverMemoryLimit,
     NoOpaquePixels,
     DecoderCrashed,
+    /// The decoded cover could not be encoded as renditions.
+    RenditionFailed,
     /// Decoding needs more memory than the whole worker may spend on decodes.
     OverMemoryBudget,
     /// Processing was started `max_attempts` times and never finished: each time, the worker
@@ -85,6 +87,7 @@ impl FailureKind {
             FailureKind::OverMemoryLimit => "over_memory_limit",
             FailureKind::NoOpaquePixels => "no_opaque_pixels",
             FailureKind::DecoderCrashed => "decoder_crashed",
+            FailureKind::RenditionFailed => "rendition_failed",
             FailureKind::OverMemoryBudget => "over_memory_budget",
             FailureKind::Unfinished => "unfinished",
         }

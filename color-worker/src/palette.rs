@@ -1,7 +1,9 @@
-//! Pure color extraction of a cover: bounded decode → downscale → NeuQuant palette refined in
-//! OKLab → population per color → near-duplicates merged → `player_color` and its WCAG variants.
-//! No I/O: bytes in, [`CoverColors`] out, so the worker calls it from a blocking thread and the
-//! `extract` subcommand, tests and benchmarks call exactly what production runs.
+//! Pure analysis of a cover: bounded decode → downscale → NeuQuant palette refined in OKLab →
+//! population per color → near-duplicates merged → `player_color` and its WCAG variants, and
+//! the BlurHash of the same working copy. No I/O: bytes in, [`Analysis`] out (with the decoded
+//! image the renditions are made from, see `crate::renditions`), so the worker calls it from a
+//! blocking thread and the `extract` subcommand, tests and benchmarks call exactly what
+//! production runs.
 //!
 //! Transparent pixels (alpha < 128) are ignored everywhere; an image with no opaque pixel at all
 //! is refused with [`ExtractError::NoOpaquePixels`] (rather than an empty palette) because a cover
@@ -16,7 +18,11 @@ pub use accent::contrast_ratio;
 pub use decode::WORKING_SIZE;
 
 use common::colors::{CoverColors, ImageColor};
+use image::DynamicImage;
 use palette::{FromColor, Hsl, Srgb};
+
+/// BlurHash components across and down: the 4×3 the API promises.
+const BLURHASH_COMPONENTS: (u32, u32) = (4, 3);
 
 /// Bounds that keep a hostile image from exhausting memory.
 #[derive(Debug, Clone)]
@@ -69,13 +75,55 @@ pub enum ExtractError {
     NoOpaquePixels,
 }
 
-/// Extracts the palette and accent colors of an encoded image (JPEG, PNG, WebP, GIF).
+/// Everything one decode of a cover gives.
+pub struct Analysis {
+    pub colors: CoverColors,
+    /// BlurHash of the cover's centre square (what the renditions show), 4×3 components.
+    pub blurhash: String,
+    /// The cover, upright and sRGB, 8-bit gray, RGB or RGBA, with its shorter side at least
+    /// the largest rendition's when the original's is: what the renditions are made from.
+    pub image: DynamicImage,
+}
+
+/// Decodes an encoded image (JPEG, PNG, WebP, GIF) once and analyses it: its palette and
+/// accent colors and its BlurHash, computed on the same working copy.
+pub fn analyse(bytes: &[u8], limits: &Limits) -> Result<Analysis, ExtractError> {
+    let image = decode::decode(bytes, limits)?;
+    let working = decode::working_copy(&image)?;
+    let colors = colors(&decode::opaque_pixels(&working))?;
+    Ok(Analysis {
+        colors,
+        blurhash: blurhash(&working)?,
+        image,
+    })
+}
+
+/// The palette and accent colors of an encoded image; [`analyse`] without the rest.
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<CoverColors, ExtractError> {
-    let pixels = decode::opaque_pixels(bytes, limits)?;
+    analyse(bytes, limits).map(|analysis| analysis.colors)
+}
+
+/// BlurHash of the centre square of the working copy, the part the square renditions show.
+fn blurhash(working: &DynamicImage) -> Result<String, ExtractError> {
+    let side = working.width().min(working.height());
+    let square = working
+        .crop_imm(
+            (working.width() - side) / 2,
+            (working.height() - side) / 2,
+            side,
+            side,
+        )
+        .into_rgba8();
+    let (x, y) = BLURHASH_COMPONENTS;
+    blurhash::encode(x, y, side, side, square.as_raw())
+        .map_err(|error| ExtractError::Corrupt(format!("no BlurHash: {error}")))
+}
+
+fn colors(pixels: &[[u8; 3]]) -> Result<CoverColors, ExtractError> {
     if pixels.is_empty() {
         return Err(ExtractError::NoOpaquePixels);
     }
-    let swatches = quantize::palette(&pixels);
+    let swatches = quantize::palette(pixels);
     let accent = accent::choose(&swatches);
     let player = swatches[accent].rgb;
     let image_colors = swatches

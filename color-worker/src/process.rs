@@ -1,12 +1,14 @@
 //! The handler: one cover object → one upload ended. Claims the upload (`pending →
-//! processing`, so exactly one delivery does the work), downloads and analyses the object, and
-//! records how it ended; the target's `cover_upload_seq` guard lets the upload requested last
-//! win whatever order uploads finish in. What happens to the delivery is the runner's business
+//! processing`, so exactly one delivery does the work), downloads and analyses the object,
+//! stores its renditions, and only then records how it ended; the target's
+//! `cover_upload_seq` guard lets the upload requested last win whatever order uploads finish
+//! in. What happens to the delivery is the runner's business
 //! (`consumer.rs`); this module only says how the upload ended (`outcome.rs`).
 
 use std::time::Duration;
 
 use common::colors::CoverColors;
+use common::renditions::{CoverImage, StoredRendition};
 use common::storage::{Storage, StorageError};
 use common::uploads::{self, Claim, Stored, UploadStatus};
 use deadpool_postgres::Pool;
@@ -17,6 +19,7 @@ use crate::budget::MemoryBudget;
 use crate::metrics::Metrics;
 use crate::outcome::{Dependency, Failure, FailureKind, Outcome};
 use crate::palette::{self, Limits};
+use crate::renditions::{self, Rendition};
 
 /// A failure worth retrying: `dependency` was unavailable.
 #[derive(Debug)]
@@ -29,6 +32,13 @@ impl Transient {
     fn database(source: impl Into<anyhow::Error>) -> Self {
         Self {
             dependency: Dependency::Database,
+            source: source.into(),
+        }
+    }
+
+    fn storage(source: impl Into<anyhow::Error>) -> Self {
+        Self {
+            dependency: Dependency::Storage,
             source: source.into(),
         }
     }
@@ -46,12 +56,15 @@ pub struct Processor {
     pub claim_lease: Duration,
     /// Attempts after which a transient failure is given up.
     pub max_attempts: u32,
+    /// Encoder quality of the renditions (1–100).
+    pub rendition_quality: u8,
     pub metrics: Metrics,
 }
 
 /// How one attempt at the claimed upload's object went.
 enum Attempt {
-    Analysed(CoverColors),
+    /// Analysed, and its renditions stored.
+    Analysed(CoverColors, CoverImage),
     Failed(Failure),
     Transient(Transient),
 }
@@ -123,7 +136,7 @@ impl Processor {
             }
         };
         let result = match analysed {
-            Attempt::Analysed(colors) => self.record_colors(&upload, &colors).await,
+            Attempt::Analysed(colors, image) => self.record_colors(&upload, &colors, &image).await,
             Attempt::Failed(failure) => self.record_failure(&upload, failure).await,
             Attempt::Transient(transient) => Err(transient),
         };
@@ -185,10 +198,7 @@ impl Processor {
     /// A finished upload is processed again if its object was replaced since (the client
     /// uploaded again with the same handle); otherwise the notification is a duplicate.
     async fn claim_replaced(&self, key: &str) -> Result<Result<Claim, Outcome>, Transient> {
-        let head = self.storage.head(key).await.map_err(|error| Transient {
-            dependency: Dependency::Storage,
-            source: error.into(),
-        })?;
+        let head = self.storage.head(key).await.map_err(Transient::storage)?;
         let Some(etag) = head.and_then(|object| object.etag) else {
             return Ok(Err(Outcome::Duplicate));
         };
@@ -228,10 +238,11 @@ impl Processor {
         &self,
         upload: &Claim,
         colors: &CoverColors,
+        image: &CoverImage,
     ) -> Result<Outcome, Transient> {
         let mut client = self.pool.get().await.map_err(Transient::database)?;
         let tx = client.transaction().await.map_err(Transient::database)?;
-        let status = uploads::finish(&tx, upload, colors)
+        let status = uploads::finish(&tx, upload, colors, image)
             .await
             .map_err(Transient::database)?;
         tx.commit().await.map_err(Transient::database)?;
@@ -278,7 +289,8 @@ impl Processor {
         }
     }
 
-    /// Downloads (capped) and extracts colors on a blocking thread.
+    /// Downloads (capped), analyses and renders on a blocking thread, and stores the
+    /// renditions.
     async fn analyse(&self, key: &str, upload: &Claim) -> Attempt {
         let cap = self.max_object_bytes.min(upload.max_bytes.max(0) as u64);
         let object = match self.storage.get(key, cap).await {
@@ -293,10 +305,7 @@ impl Processor {
                 return failed(FailureKind::TooLarge, error.to_string());
             }
             Err(StorageError::Unavailable(source)) => {
-                return Attempt::Transient(Transient {
-                    dependency: Dependency::Storage,
-                    source,
-                });
+                return Attempt::Transient(Transient::storage(source));
             }
         };
         let stored = Stored {
@@ -318,15 +327,59 @@ impl Processor {
             Err(refused) => return failed(FailureKind::OverMemoryBudget, refused.to_string()),
         };
         // A panic here is the decoder's bug triggered by this file: retrying cannot help.
+        let quality = self.rendition_quality;
         let decode = move || {
             let _admitted = permit;
-            palette::extract(&bytes, &limits)
+            let analysis = palette::analyse(&bytes, &limits).map_err(|error| Failure {
+                kind: FailureKind::of(&error),
+                message: error.to_string(),
+            })?;
+            let renditions =
+                renditions::render(&analysis.image, quality).map_err(|error| Failure {
+                    kind: FailureKind::RenditionFailed,
+                    message: error.to_string(),
+                })?;
+            Ok((analysis.colors, analysis.blurhash, renditions))
         };
-        match tokio::task::spawn_blocking(decode).await {
-            Err(_) => failed(FailureKind::DecoderCrashed, "the image crashed the decoder"),
-            Ok(Err(error)) => failed(FailureKind::of(&error), error.to_string()),
-            Ok(Ok(colors)) => Attempt::Analysed(colors),
+        let (colors, blurhash, renditions) = match tokio::task::spawn_blocking(decode).await {
+            Err(_) => return failed(FailureKind::DecoderCrashed, "the image crashed the decoder"),
+            Ok(Err(failure)) => return Attempt::Failed(failure),
+            Ok(Ok(analysed)) => analysed,
+        };
+        let stored = renditions
+            .into_iter()
+            .map(|rendition| self.store_rendition(upload, rendition));
+        match futures::future::try_join_all(stored).await {
+            Ok(renditions) => Attempt::Analysed(
+                colors,
+                CoverImage {
+                    blurhash,
+                    renditions,
+                },
+            ),
+            Err(error) => Attempt::Transient(Transient::storage(error)),
         }
+    }
+
+    /// Stores one rendition under its key (the same on every attempt, so a retry overwrites).
+    async fn store_rendition(
+        &self,
+        upload: &Claim,
+        rendition: Rendition,
+    ) -> Result<StoredRendition, StorageError> {
+        let key = rendition.size.key(upload.id);
+        let etag = self
+            .storage
+            .put(&key, &rendition.bytes, rendition.content_type)
+            .await?;
+        Ok(StoredRendition {
+            size: rendition.size,
+            width: rendition.width,
+            height: rendition.height,
+            content_type: rendition.content_type.to_owned(),
+            bytes: rendition.bytes.len() as u64,
+            etag,
+        })
     }
 }
 

@@ -78,6 +78,13 @@ pub struct WorkerSettings {
     /// wait this long.
     #[serde(rename = "claim_lease_secs", with = "secs")]
     pub claim_lease: Duration,
+    /// Encoder quality (1–100) of the renditions, JPEG and WebP alike.
+    pub rendition_quality: u8,
+    /// How long the objects of an upload nothing shows any more (superseded, failed, expired,
+    /// replaced by a later cover, or of a deleted collection or track) are kept before the
+    /// retention sweep deletes them.
+    #[serde(rename = "retention_secs", with = "secs")]
+    pub retention: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -95,6 +102,8 @@ impl Default for WorkerSettings {
             reconcile_interval: Duration::from_secs(30),
             reconcile_grace: Duration::from_secs(60),
             claim_lease: Duration::from_secs(15),
+            rendition_quality: 80,
+            retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -140,6 +149,10 @@ impl WorkerSettings {
             self.claim_lease >= MIN_CLAIM_LEASE,
             "worker.claim_lease_secs (APP__WORKER__CLAIM_LEASE_SECS) must be at least 3"
         );
+        ensure!(
+            (1..=100).contains(&self.rendition_quality),
+            "worker.rendition_quality (APP__WORKER__RENDITION_QUALITY) must be between 1 and 100"
+        );
         Ok(())
     }
 
@@ -169,7 +182,7 @@ mod tests {
     #[test]
     fn settings_that_cannot_work_are_refused_with_the_key() {
         type Spoil = fn(&mut WorkerSettings);
-        let cases: [(&str, Spoil); 5] = [
+        let cases: [(&str, Spoil); 6] = [
             ("worker.prefetch", |s| s.prefetch = 0),
             ("worker.max_attempts", |s| s.max_attempts = 6),
             ("worker.max_attempts", |s| s.max_attempts = 0),
@@ -179,6 +192,7 @@ mod tests {
             ("worker.memory_budget_bytes", |s| {
                 s.memory_budget_bytes = 1000
             }),
+            ("worker.rendition_quality", |s| s.rendition_quality = 0),
         ];
         for (key, spoil) in cases {
             let mut settings = WorkerSettings::default();

@@ -46,6 +46,7 @@ impl Worker {
             memory: MemoryBudget::new(settings.worker.memory_budget_bytes),
             claim_lease: settings.worker.claim_lease,
             max_attempts: settings.worker.max_attempts,
+            rendition_quality: settings.worker.rendition_quality,
             metrics: Metrics::new(),
         };
         Ok(Self {

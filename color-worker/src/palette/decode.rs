@@ -1,14 +1,17 @@
-//! Bounded decoding to a small working copy: the header's dimensions are checked before any
-//! pixel buffer exists, JPEGs are scaled down inside libjpeg-turbo (DCT scaling, so a 3000×3000
-//! cover never exists at full size and costs about half of a plain full decode), everything
-//! else is decoded under `image::Limits`; then all are shrunk with `fast_image_resize`.
-//! Returns only the opaque pixels of the working copy.
+//! Bounded decoding, once per cover, to the image renditions are made from: the header's
+//! dimensions are checked before any pixel buffer exists, JPEGs are scaled down inside
+//! libjpeg-turbo (DCT scaling, so a 3000×3000 cover never exists at full size), everything else
+//! is decoded under `image::Limits`; then EXIF orientation and the embedded ICC profile are
+//! applied, so the result is upright and sRGB. [`working_copy`] shrinks it with
+//! `fast_image_resize` to the small copy the palette and the BlurHash are computed on.
 
 use std::io::Cursor;
 
+use common::renditions::RenditionSize;
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, MulDiv, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::{DynamicImage, ImageError, ImageFormat, ImageReader};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageError, ImageFormat, ImageReader};
 
 use super::{ExtractError, Limits};
 
@@ -18,6 +21,10 @@ use super::{ExtractError, Limits};
 /// NeuQuant and the binning walk, and 256 px made extraction 20% slower.
 pub const WORKING_SIZE: u32 = 192;
 
+/// A JPEG is decoded at the smallest DCT scale whose shorter side is still this large, so the
+/// largest rendition is never made from an upscaled or blurrier copy.
+const DECODE_SIDE: u32 = RenditionSize::Large.nominal_side();
+
 /// Pixels with alpha below this are transparent and ignored (the contract's "alpha < 128").
 const OPAQUE_ALPHA: u8 = 128;
 
@@ -26,13 +33,74 @@ const OPAQUE_ALPHA: u8 = 128;
 /// for a very long time (the attack libjpeg-turbo's scan limit exists for).
 const MAX_JPEG_SCANS: u32 = 100;
 
-/// Decodes `bytes` and returns the opaque pixels of a copy at most [`WORKING_SIZE`] on a side.
-pub(super) fn opaque_pixels(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
+/// Decodes `bytes` to an upright sRGB image, 8-bit gray, RGB or RGBA, whose shorter side is
+/// at least [`DECODE_SIDE`] when the original's is, and less than twice that.
+pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, ExtractError> {
     let format = image::guess_format(bytes).map_err(|_| ExtractError::UnsupportedFormat)?;
-    match format {
-        ImageFormat::Jpeg => jpeg(bytes, limits),
-        ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif => other(bytes, format, limits),
-        _ => Err(ExtractError::UnsupportedFormat),
+    let (mut image, metadata) = match format {
+        ImageFormat::Jpeg => (jpeg(bytes, limits)?, jpeg_metadata(bytes)),
+        ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif => {
+            let (image, metadata) = other(bytes, format, limits)?;
+            (reduce(image)?, metadata)
+        }
+        _ => return Err(ExtractError::UnsupportedFormat),
+    };
+    if let Some(profile) = metadata.icc_profile {
+        to_srgb(&mut image, &profile);
+    }
+    image.apply_orientation(metadata.orientation);
+    Ok(image)
+}
+
+/// What a decoded image still needs applied to look as the file says.
+struct Metadata {
+    icc_profile: Option<Vec<u8>>,
+    orientation: Orientation,
+}
+
+impl Metadata {
+    /// Read off `decoder`; unreadable metadata is ignored, as browsers do.
+    fn of(decoder: &mut impl ImageDecoder) -> Self {
+        Self {
+            icc_profile: decoder.icc_profile().ok().flatten(),
+            orientation: decoder.orientation().unwrap_or(Orientation::NoTransforms),
+        }
+    }
+}
+
+/// libjpeg-turbo decodes the pixels; `image` reads the markers it does not hand out.
+fn jpeg_metadata(bytes: &[u8]) -> Metadata {
+    match image::codecs::jpeg::JpegDecoder::new(Cursor::new(bytes)) {
+        Ok(mut decoder) => Metadata::of(&mut decoder),
+        Err(_) => Metadata {
+            icc_profile: None,
+            orientation: Orientation::NoTransforms,
+        },
+    }
+}
+
+/// Converts RGB(A) pixels from the embedded profile to sRGB. A profile that cannot be read or
+/// used is ignored (the pixels are taken as sRGB), and gray images keep their values.
+fn to_srgb(image: &mut DynamicImage, profile: &[u8]) {
+    use moxcms::{ColorProfile, Layout, TransformOptions};
+
+    let Ok(source) = ColorProfile::new_from_slice(profile) else {
+        return;
+    };
+    let (layout, pixels): (Layout, &mut [u8]) = match image {
+        DynamicImage::ImageRgb8(rgb) => (Layout::Rgb, rgb.as_mut()),
+        DynamicImage::ImageRgba8(rgba) => (Layout::Rgba, rgba.as_mut()),
+        _ => return,
+    };
+    let srgb = ColorProfile::new_srgb();
+    let Ok(transform) =
+        source.create_transform_8bit(layout, &srgb, layout, TransformOptions::default())
+    else {
+        return;
+    };
+    let mut converted = vec![0; pixels.len()];
+    if transform.transform(pixels, &mut converted).is_ok() {
+        pixels.copy_from_slice(&converted);
     }
 }
 
@@ -41,8 +109,11 @@ pub(super) fn opaque_pixels(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]
 /// JPEG). Refuses what the header says is over the limits, as decoding would.
 pub(super) fn memory_needed(bytes: &[u8], limits: &Limits) -> Result<u64, ExtractError> {
     let format = image::guess_format(bytes).map_err(|_| ExtractError::UnsupportedFormat)?;
-    let bytes_needed = match format {
-        ImageFormat::Jpeg => jpeg_plan(bytes, limits)?.memory,
+    let (bytes_needed, (width, height)) = match format {
+        ImageFormat::Jpeg => {
+            let plan = jpeg_plan(bytes, limits)?;
+            (plan.memory, (plan.width as u32, plan.height as u32))
+        }
         ImageFormat::Png => {
             let info = png_header(bytes)?;
             check_dimensions(info.width, info.height, limits)?;
@@ -65,21 +136,35 @@ pub(super) fn memory_needed(bytes: &[u8], limits: &Limits) -> Result<u64, Extrac
                 (1 | 3 | 4, 1) => 0,
                 _ => pixels * if has_alpha { 4 } else { 3 },
             };
-            decoded + converted
+            (decoded + converted, reduced(info.width, info.height))
         }
         ImageFormat::WebP | ImageFormat::Gif => {
             let (width, height) = checked_dimensions(bytes, format, limits)?;
             // RGBA output, plus the decoder's own frame (GIF canvas, WebP planes).
-            u64::from(width) * u64::from(height) * 8
+            let decoded = u64::from(width) * u64::from(height) * 8;
+            (decoded, reduced(width, height))
         }
         _ => return Err(ExtractError::UnsupportedFormat),
     };
-    // The working copy and the quantizer's tables, whatever the image.
-    Ok(bytes_needed + WORKING_COPY_BYTES)
+    // After the decode: the reduced copy, and one more each for the color conversion and the
+    // orientation (RGBA at worst), then the renditions, working copy and quantizer.
+    let reduced_copies = u64::from(width) * u64::from(height) * 4 * 3;
+    Ok(bytes_needed + reduced_copies + PIPELINE_BYTES)
 }
 
-/// The working copy (≤ 192 × 192 RGBA, twice) and the quantizer's bins and tables.
-const WORKING_COPY_BYTES: u64 = 4 << 20;
+/// The dimensions [`reduce`] gives an image.
+fn reduced(width: u32, height: u32) -> (u32, u32) {
+    let shorter = width.min(height);
+    if shorter <= DECODE_SIDE {
+        return (width, height);
+    }
+    let scale = |side: u32| (u64::from(side) * u64::from(DECODE_SIDE)).div_ceil(u64::from(shorter));
+    (scale(width) as u32, scale(height) as u32)
+}
+
+/// The renditions (800 × 800 RGBA and its smaller copies, with the resizer's premultiplied
+/// source), their encoders' buffers, the working copy and the quantizer's bins and tables.
+const PIPELINE_BYTES: u64 = 12 << 20;
 
 fn png_header(bytes: &[u8]) -> Result<png::Info<'static>, ExtractError> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
@@ -139,7 +224,7 @@ fn jpeg_plan(bytes: &[u8], limits: &Limits) -> Result<JpegPlan, ExtractError> {
     let scaling = if header.is_lossless {
         ScalingFactor::ONE
     } else {
-        dct_scaling(header.width.max(header.height))
+        dct_scaling(header.width.min(header.height))
     };
     let scaled = header.scaled(scaling);
     let output = (format.size() * scaled.width * scaled.height) as u64;
@@ -158,7 +243,7 @@ fn jpeg_plan(bytes: &[u8], limits: &Limits) -> Result<JpegPlan, ExtractError> {
     })
 }
 
-fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
+fn jpeg(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, ExtractError> {
     use turbojpeg::{Decompressor, Image, PixelFormat};
 
     let plan = jpeg_plan(bytes, limits)?;
@@ -181,21 +266,30 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
         .decompress(bytes, image.as_deref_mut())
         .map_err(jpeg_error)?;
     let (width, height) = (plan.width as u32, plan.height as u32);
-    match format {
-        PixelFormat::GRAY => shrink(image.pixels, width, height, PixelType::U8),
-        PixelFormat::CMYK => shrink(cmyk_to_rgb(&image.pixels), width, height, PixelType::U8x3),
-        _ => shrink(image.pixels, width, height, PixelType::U8x3),
-    }
+    let too_short = || ExtractError::Corrupt("the decoder returned too few pixels".into());
+    Ok(match format {
+        PixelFormat::GRAY => DynamicImage::ImageLuma8(
+            ImageBuffer::from_raw(width, height, image.pixels).ok_or_else(too_short)?,
+        ),
+        PixelFormat::CMYK => DynamicImage::ImageRgb8(
+            ImageBuffer::from_raw(width, height, cmyk_to_rgb(&image.pixels))
+                .ok_or_else(too_short)?,
+        ),
+        _ => DynamicImage::ImageRgb8(
+            ImageBuffer::from_raw(width, height, image.pixels).ok_or_else(too_short)?,
+        ),
+    })
 }
 
-/// The smallest DCT scale (1/8, 2/8, …, 1) at which the longer side is still at least
-/// [`WORKING_SIZE`]: at 1/8 the decoder runs the inverse DCT on one coefficient per block.
-fn dct_scaling(longer_side: usize) -> turbojpeg::ScalingFactor {
+/// The smallest DCT scale (1/8, 2/8, …, 1) at which the shorter side is still at least
+/// [`DECODE_SIDE`] (the whole image, if it is smaller): at 1/8 the decoder runs the inverse
+/// DCT on one coefficient per block.
+fn dct_scaling(shorter_side: usize) -> turbojpeg::ScalingFactor {
     turbojpeg::Decompressor::supported_scaling_factors()
         .into_iter()
         .filter(|factor| factor.num() <= factor.denom())
-        .filter(|factor| factor.scale(longer_side) >= WORKING_SIZE as usize)
-        .min_by_key(|factor| factor.scale(longer_side))
+        .filter(|factor| factor.scale(shorter_side) >= DECODE_SIDE as usize)
+        .min_by_key(|factor| factor.scale(shorter_side))
         .unwrap_or(turbojpeg::ScalingFactor::ONE)
 }
 
@@ -232,32 +326,31 @@ fn jpeg_error(error: turbojpeg::Error) -> ExtractError {
     }
 }
 
-fn other(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Vec<[u8; 3]>, ExtractError> {
-    let reader = || {
-        let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-        let mut image_limits = image::Limits::default();
-        image_limits.max_image_width = Some(limits.max_dimension);
-        image_limits.max_image_height = Some(limits.max_dimension);
-        image_limits.max_alloc = Some(limits.max_alloc_bytes);
-        reader.limits(image_limits);
-        reader
-    };
+fn other(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(DynamicImage, Metadata), ExtractError> {
     checked_dimensions(bytes, format, limits)?;
-    let image = reader().decode().map_err(|e| image_error(e, limits))?;
-    let (width, height) = (image.width(), image.height());
-    match image {
-        DynamicImage::ImageLuma8(gray) => shrink(gray.into_raw(), width, height, PixelType::U8),
-        DynamicImage::ImageRgb8(rgb) => shrink(rgb.into_raw(), width, height, PixelType::U8x3),
-        image if !image.color().has_alpha() => {
-            shrink(image.into_rgb8().into_raw(), width, height, PixelType::U8x3)
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut image_limits = image::Limits::default();
+    image_limits.max_image_width = Some(limits.max_dimension);
+    image_limits.max_image_height = Some(limits.max_dimension);
+    image_limits.max_alloc = Some(limits.max_alloc_bytes);
+    reader.limits(image_limits);
+    let mut decoder = reader.into_decoder().map_err(|e| image_error(e, limits))?;
+    let metadata = Metadata::of(&mut decoder);
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(e, limits))?;
+    // One of the three layouts the rest handles: 8-bit gray, RGB or RGBA.
+    let image = match image {
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => {
+            image
         }
-        image => shrink(
-            image.into_rgba8().into_raw(),
-            width,
-            height,
-            PixelType::U8x4,
-        ),
-    }
+        image if image.color().has_alpha() => DynamicImage::ImageRgba8(image.into_rgba8()),
+        image if image.color().has_color() => DynamicImage::ImageRgb8(image.into_rgb8()),
+        image => DynamicImage::ImageLuma8(image.into_luma8()),
+    };
+    Ok((image, metadata))
 }
 
 /// The image's dimensions from its header alone, refusing an oversized image with our own
@@ -294,57 +387,119 @@ fn image_error(error: ImageError, limits: &Limits) -> ExtractError {
     }
 }
 
-/// Shrinks a decoded image (gray, RGB or RGBA) to fit [`WORKING_SIZE`] and keeps its opaque
-/// pixels. RGBA is resized with premultiplied alpha so transparent pixels do not bleed their
-/// (meaningless) color into the opaque edge.
-fn shrink(
-    data: Vec<u8>,
-    width: u32,
-    height: u32,
-    pixel_type: PixelType,
-) -> Result<Vec<[u8; 3]>, ExtractError> {
-    let scale = f64::from(WORKING_SIZE) / f64::from(width.max(height));
-    let data = if scale < 1.0 {
-        let small_width = ((f64::from(width) * scale).round() as u32).max(1);
-        let small_height = ((f64::from(height) * scale).round() as u32).max(1);
-        let corrupt = |e: &dyn std::fmt::Display| ExtractError::Corrupt(e.to_string());
-        let mut source =
-            Image::from_vec_u8(width, height, data, pixel_type).map_err(|e| corrupt(&e))?;
-        let mut small = Image::new(small_width, small_height, pixel_type);
-        // Premultiplied in place: the resizer's own alpha handling would first copy the whole
-        // source, doubling the peak memory of a large RGBA cover.
-        let alpha = pixel_type == PixelType::U8x4;
-        if alpha {
-            MulDiv::default()
-                .multiply_alpha_inplace(&mut source)
-                .map_err(|e| corrupt(&e))?;
-        }
-        // Box filtering averages each source area: exactly the share of each color a palette
-        // should see, and the cheapest convolution.
-        let options = ResizeOptions::new()
-            .resize_alg(ResizeAlg::Convolution(FilterType::Box))
-            .use_alpha(false);
-        Resizer::new()
-            .resize(&source, &mut small, &options)
+/// What libjpeg-turbo's DCT scaling does for JPEGs, for the other formats: a copy whose
+/// shorter side is [`DECODE_SIDE`] (Lanczos3), so everything after works on a small image.
+/// RGBA is premultiplied in place: the resizer's own alpha handling would first copy the
+/// whole source, doubling the peak memory of a large RGBA cover.
+fn reduce(image: DynamicImage) -> Result<DynamicImage, ExtractError> {
+    let (width, height) = (image.width(), image.height());
+    let shorter = width.min(height);
+    if shorter <= DECODE_SIDE {
+        return Ok(image);
+    }
+    let scale = f64::from(DECODE_SIDE) / f64::from(shorter);
+    let size = |side: u32| ((f64::from(side) * scale).round() as u32).max(DECODE_SIDE);
+    let (pixel_type, data) = layout(image)?;
+    let corrupt = |e: &dyn std::fmt::Display| ExtractError::Corrupt(e.to_string());
+    let mut source =
+        Image::from_vec_u8(width, height, data, pixel_type).map_err(|e| corrupt(&e))?;
+    let alpha = pixel_type == PixelType::U8x4;
+    if alpha {
+        MulDiv::default()
+            .multiply_alpha_inplace(&mut source)
             .map_err(|e| corrupt(&e))?;
-        if alpha {
-            MulDiv::default()
-                .divide_alpha_inplace(&mut small)
-                .map_err(|e| corrupt(&e))?;
-        }
-        small.into_vec()
-    } else {
-        data
-    };
+    }
+    let mut reduced = Image::new(size(width), size(height), pixel_type);
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .use_alpha(false);
+    Resizer::new()
+        .resize(&source, &mut reduced, &options)
+        .map_err(|e| corrupt(&e))?;
+    drop(source);
+    if alpha {
+        MulDiv::default()
+            .divide_alpha_inplace(&mut reduced)
+            .map_err(|e| corrupt(&e))?;
+    }
+    from_layout(reduced)
+}
+
+/// An image in one of the three layouts [`decode`] returns, as the resizer's pixel type and
+/// its bytes.
+fn layout(image: DynamicImage) -> Result<(PixelType, Vec<u8>), ExtractError> {
+    Ok(match image {
+        DynamicImage::ImageLuma8(gray) => (PixelType::U8, gray.into_raw()),
+        DynamicImage::ImageRgb8(rgb) => (PixelType::U8x3, rgb.into_raw()),
+        DynamicImage::ImageRgba8(rgba) => (PixelType::U8x4, rgba.into_raw()),
+        _ => return Err(ExtractError::Corrupt("unexpected pixel layout".into())),
+    })
+}
+
+/// The inverse of [`layout`], for the resizer's output.
+fn from_layout(image: Image<'static>) -> Result<DynamicImage, ExtractError> {
+    let (width, height, pixel_type) = (image.width(), image.height(), image.pixel_type());
+    let data = image.into_vec();
+    let too_short = || ExtractError::Corrupt("the resizer returned too few pixels".into());
     Ok(match pixel_type {
-        PixelType::U8 => data.iter().map(|&l| [l, l, l]).collect(),
-        PixelType::U8x3 => data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect(),
-        _ => data
+        PixelType::U8 => DynamicImage::ImageLuma8(
+            ImageBuffer::from_raw(width, height, data).ok_or_else(too_short)?,
+        ),
+        PixelType::U8x3 => DynamicImage::ImageRgb8(
+            ImageBuffer::from_raw(width, height, data).ok_or_else(too_short)?,
+        ),
+        _ => DynamicImage::ImageRgba8(
+            ImageBuffer::from_raw(width, height, data).ok_or_else(too_short)?,
+        ),
+    })
+}
+
+/// Shrinks a decoded image to fit [`WORKING_SIZE`] (Box filter: it averages each source area,
+/// exactly the share of each color a palette should see, and is the cheapest convolution).
+/// RGBA is resized with premultiplied alpha so transparent pixels do not bleed their
+/// (meaningless) color into the opaque edge.
+pub(super) fn working_copy(image: &DynamicImage) -> Result<DynamicImage, ExtractError> {
+    let (width, height) = (image.width(), image.height());
+    let scale = f64::from(WORKING_SIZE) / f64::from(width.max(height));
+    if scale >= 1.0 {
+        return Ok(image.clone());
+    }
+    let small_width = ((f64::from(width) * scale).round() as u32).max(1);
+    let small_height = ((f64::from(height) * scale).round() as u32).max(1);
+    let corrupt = |e: &dyn std::fmt::Display| ExtractError::Corrupt(e.to_string());
+    let pixel_type = match image {
+        DynamicImage::ImageLuma8(_) => PixelType::U8,
+        DynamicImage::ImageRgb8(_) => PixelType::U8x3,
+        _ => PixelType::U8x4,
+    };
+    let source =
+        fast_image_resize::images::ImageRef::new(width, height, image.as_bytes(), pixel_type)
+            .map_err(|e| corrupt(&e))?;
+    let mut small = Image::new(small_width, small_height, pixel_type);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Box));
+    Resizer::new()
+        .resize(&source, &mut small, &options)
+        .map_err(|e| corrupt(&e))?;
+    from_layout(small)
+}
+
+/// The opaque pixels of a working copy, as RGB.
+pub(super) fn opaque_pixels(image: &DynamicImage) -> Vec<[u8; 3]> {
+    match image {
+        DynamicImage::ImageLuma8(gray) => gray.as_raw().iter().map(|&l| [l, l, l]).collect(),
+        DynamicImage::ImageRgba8(rgba) => rgba
+            .as_raw()
             .chunks_exact(4)
             .filter(|p| p[3] >= OPAQUE_ALPHA)
             .map(|p| [p[0], p[1], p[2]])
             .collect(),
-    })
+        other => other
+            .to_rgb8()
+            .as_raw()
+            .chunks_exact(3)
+            .map(|p| [p[0], p[1], p[2]])
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -352,12 +507,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dct_scaling_picks_the_smallest_scale_that_keeps_the_working_size() {
+    fn dct_scaling_picks_the_smallest_scale_that_keeps_the_largest_rendition() {
         let scaled = |side| dct_scaling(side).scale(side);
-        assert_eq!(scaled(3000), 375); // 1/8
-        assert_eq!(scaled(1200), 300); // 2/8: 1/8 would be 150
-        assert_eq!(scaled(640), 240); // 3/8: 2/8 would be 160
-        assert_eq!(scaled(192), 192);
-        assert_eq!(scaled(100), 100); // never scaled up
+        assert_eq!(scaled(3000), 1125); // 3/8: 2/8 would be 750
+        assert_eq!(scaled(6400), 800); // 1/8
+        assert_eq!(scaled(1200), 900); // 6/8: 5/8 would be 750
+        assert_eq!(scaled(800), 800);
+        assert_eq!(scaled(640), 640); // never scaled up
     }
 }

@@ -10,6 +10,7 @@ use color_worker::reconcile;
 use color_worker::startup::Worker;
 use common::colors::CoverColors;
 use common::keys::TargetKind;
+use common::renditions::CoverImage;
 use common::testing::wait_until;
 use common::uploads::{self, Stored, UploadStatus};
 use tokio_util::sync::CancellationToken;
@@ -115,6 +116,10 @@ async fn a_worker_whose_claim_was_taken_over_changes_nothing() {
         content_type: Some("image/png".into()),
         etag: Some("\"stale\"".into()),
     };
+    let image = CoverImage {
+        blurhash: "LEHV6nWB2yk8pyo0adR*.7kCMdnj".into(),
+        renditions: Vec::new(),
+    };
 
     assert!(!uploads::heartbeat(&client, &stale).await.unwrap());
     uploads::record_object(&client, &stale, &stored)
@@ -123,7 +128,9 @@ async fn a_worker_whose_claim_was_taken_over_changes_nothing() {
     uploads::release(&client, &stale).await.unwrap();
     uploads::fail(&client, &stale, "stale").await.unwrap();
     assert_eq!(
-        uploads::finish(&client, &stale, &colors).await.unwrap(),
+        uploads::finish(&client, &stale, &colors, &image)
+            .await
+            .unwrap(),
         None
     );
     let row = worker.upload_row(key.upload_id).await;
@@ -143,7 +150,9 @@ async fn a_worker_whose_claim_was_taken_over_changes_nothing() {
 
     assert!(uploads::heartbeat(&client, &owner).await.unwrap());
     assert_eq!(
-        uploads::finish(&client, &owner, &colors).await.unwrap(),
+        uploads::finish(&client, &owner, &colors, &image)
+            .await
+            .unwrap(),
         Some(UploadStatus::Applied)
     );
     worker.finish().await;
@@ -218,11 +227,12 @@ async fn a_cover_that_needs_more_memory_than_the_budget_fails_with_the_reason() 
     worker.notify(&key).await;
 
     let row = worker.wait_for_status(key.upload_id, "failed").await;
-    // 8 MB decoded + 4 MB converted to 8 bits + the working copy's 4 MiB.
+    // 8 MB decoded + 4 MB converted to 8 bits + three 800 × 800 RGBA copies (reduced, color
+    // converted, oriented) + 12 MiB for the renditions, working copy and quantizer.
     assert_eq!(
         row.get::<_, Option<String>>("error").as_deref(),
         Some(
-            "decoding this image needs about 16 MiB, more than the worker's memory budget of \
+            "decoding this image needs about 31 MiB, more than the worker's memory budget of \
              4 MiB"
         )
     );

@@ -8,15 +8,20 @@ use serde_json::{Value, json};
 use crate::support::{TestWorker, flat_png};
 
 /// Uploads `png` with the handle exactly as a browser form would, and publishes MinIO's event.
-async fn upload_cover(worker: &TestWorker, handle: &Value, png: Vec<u8>) {
-    let status = upload(handle, png, "image/png", None).await;
+pub async fn upload_cover(worker: &TestWorker, handle: &Value, png: Vec<u8>) {
+    upload_image(worker, handle, png, "image/png").await;
+}
+
+/// Like [`upload_cover`], for an image of any type.
+pub async fn upload_image(worker: &TestWorker, handle: &Value, bytes: Vec<u8>, content_type: &str) {
+    let status = upload(handle, bytes, content_type, None).await;
     assert!(status.is_success(), "upload refused: {status}");
     let key = handle["fields"]["key"].as_str().expect("key field");
     worker.publish_event(key, "s3:ObjectCreated:Post").await;
 }
 
 /// The upload as the API shows it once it is applied.
-async fn applied(app: &TestApp, handle: &Value) -> Value {
+pub async fn applied(app: &TestApp, handle: &Value) -> Value {
     let id = handle["id"].as_str().expect("id");
     let path = format!("/v1/cover_upload/{id}");
     let answer = wait_until(
