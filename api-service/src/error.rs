@@ -36,6 +36,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the database is unavailable, try again later")]
     DatabaseUnavailable(#[source] anyhow::Error),
+    #[error("the object store is unavailable, try again later")]
+    StorageUnavailable(#[source] anyhow::Error),
     #[error("an internal error occurred")]
     Internal(#[from] anyhow::Error),
 }
@@ -61,6 +63,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::DatabaseUnavailable(_) => "database_unavailable",
+            Self::StorageUnavailable(_) => "storage_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -119,7 +122,9 @@ impl ResponseError for ApiError {
             Self::CoverNotOverridable => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DatabaseUnavailable(_) | Self::StorageUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,6 +135,9 @@ impl ResponseError for ApiError {
             Self::Internal(cause) => tracing::error!(error = ?cause, "Request failed"),
             Self::DatabaseUnavailable(cause) => {
                 tracing::warn!(error = ?cause, "Database unavailable")
+            }
+            Self::StorageUnavailable(cause) => {
+                tracing::warn!(error = ?cause, "Object store unavailable")
             }
             _ => {}
         }

@@ -18,7 +18,7 @@ use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::routes::{collections, cover_uploads, health, tracks};
+use crate::routes::{collections, cover_images, cover_uploads, health, tracks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,6 +44,8 @@ use crate::routes::{collections, cover_uploads, health, tracks};
         tracks::delete::handler,
         tracks::cover::handler,
         cover_uploads::get::handler,
+        cover_images::get::handler,
+        cover_images::get::head,
         health::live,
         health::ready,
     ),
@@ -51,7 +53,8 @@ use crate::routes::{collections, cover_uploads, health, tracks};
     modifiers(&ApiKeyAuth, &SharedResponses, &Links),
     tags(
         (name = "collections"), (name = "tracks"),
-        (name = "covers", description = "Cover upload handles and their progress"),
+        (name = "covers", description = "Cover upload handles, their progress, and the \
+            renditions of applied covers (`cover_image`), which need no key"),
         (name = "health", description = "Probes; `/metrics` serves Prometheus text"),
     )
 )]
@@ -175,6 +178,7 @@ impl Modify for SharedResponses {
 fn operations(path: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         &mut path.get,
+        &mut path.head,
         &mut path.put,
         &mut path.post,
         &mut path.delete,

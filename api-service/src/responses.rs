@@ -1,18 +1,23 @@
 //! The shapes responses share: the success envelope every endpoint wraps its body in, the
-//! colors collections, tracks and cover uploads carry, and the API's view of a cover upload.
-//! The collection and track rows are in `db`, the upload handle in `upload_handles`.
+//! colors and the cover collections, tracks and cover uploads carry, and the API's view of a
+//! cover upload. The collection and track rows are in `db`, the upload handle in
+//! `upload_handles`.
+
+use std::cell::RefCell;
 
 use chrono::{DateTime, Utc};
 use common::colors::ImageColor;
 use common::keys::TargetKind;
+use common::renditions::{RenditionSize, StoredRendition};
 use common::uploads::{Upload, UploadStatus};
-use serde::Serialize;
+use serde::{Deserialize, Serialize, Serializer};
 use tokio_postgres::Row;
 use tokio_postgres::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::body_fields::{HexColor, ImageColorInput};
+use crate::state::AppState;
 
 /// `{"ok": true, "api_request_id", …body}`: the success envelope of every endpoint.
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,9 +42,34 @@ impl<T: Serialize> Envelope<T> {
 impl<T: Serialize> actix_web::Responder for Envelope<T> {
     type Body = actix_web::body::BoxBody;
 
-    fn respond_to(self, _: &actix_web::HttpRequest) -> actix_web::HttpResponse {
-        actix_web::HttpResponse::Ok().json(self)
+    fn respond_to(self, request: &actix_web::HttpRequest) -> actix_web::HttpResponse {
+        // The body is serialized right here, so rendition URLs can be made for this request.
+        COVER_BASE_URL.set(Some(cover_base_url(request)));
+        let response = actix_web::HttpResponse::Ok().json(self);
+        COVER_BASE_URL.set(None);
+        response
     }
+}
+
+thread_local! {
+    /// Where rendition URLs point while a response body is serialized (see [`RenditionUrl`]).
+    static COVER_BASE_URL: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// `api.cover_base_url` if set (a CDN in front of the API), else this API's own
+/// `/v1/cover_image` as the client reached it.
+fn cover_base_url(request: &actix_web::HttpRequest) -> String {
+    let configured = request
+        .app_data::<actix_web::web::Data<AppState>>()
+        .and_then(|state| state.api.cover_base_url.clone());
+    configured.unwrap_or_else(|| {
+        let connection = request.connection_info();
+        format!(
+            "{}://{}/v1/cover_image",
+            connection.scheme(),
+            connection.host()
+        )
+    })
 }
 
 /// The colors of a collection, a track or a cover upload: set when a cover is applied (or by a
@@ -75,6 +105,99 @@ impl Colors {
     }
 }
 
+/// The cover a collection or track shows, as the database returns it (see `db`): the upload
+/// and what the worker recorded for it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShownCover {
+    pub upload_id: Uuid,
+    pub renditions: Vec<StoredRendition>,
+    pub blurhash: Option<String>,
+}
+
+/// `cover_image` and `blurhash`, as collections, tracks and cover uploads carry them.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Cover {
+    /// The cover in four square sizes (center-cropped, never enlarged: a cover smaller than
+    /// a size is served at its own size, which `width` and `height` say). Null until a cover
+    /// is applied, and for covers processed before renditions existed. A track shows its
+    /// collection's cover when it has none of its own or when the collection has
+    /// `is_cover_overridable = false`.
+    pub cover_image: Option<CoverImage>,
+    /// BlurHash (4×3 components) of the cover, to paint a placeholder before it loads.
+    pub blurhash: Option<String>,
+}
+
+impl Cover {
+    /// The cover of `shown` (a `jsonb` column, see `db`), if it has renditions.
+    pub(crate) fn read(row: &Row, column: usize) -> Self {
+        row.get::<_, Option<Json<ShownCover>>>(column)
+            .map_or_else(Self::default, |json| Self::of(json.0))
+    }
+
+    fn of(shown: ShownCover) -> Self {
+        let link = |size: RenditionSize| {
+            let stored = shown.renditions.iter().find(|r| r.size == size)?;
+            Some(RenditionLink {
+                kind: size,
+                width: stored.width,
+                height: stored.height,
+                url: RenditionUrl(shown.upload_id, size),
+            })
+        };
+        let cover_image = (|| {
+            Some(CoverImage {
+                icon: link(RenditionSize::Icon)?,
+                small: link(RenditionSize::Small)?,
+                regular: link(RenditionSize::Regular)?,
+                large: link(RenditionSize::Large)?,
+            })
+        })();
+        Self {
+            blurhash: cover_image.as_ref().and(shown.blurhash),
+            cover_image,
+        }
+    }
+}
+
+/// The vendor's playback `cover_image`: one link per size.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CoverImage {
+    pub icon: RenditionLink,
+    pub small: RenditionLink,
+    pub regular: RenditionLink,
+    pub large: RenditionLink,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RenditionLink {
+    /// `icon` (80 px), `small` (200), `regular` (400) or `large` (800).
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "regular")]
+    pub kind: RenditionSize,
+    #[schema(example = 400)]
+    pub width: u32,
+    #[schema(example = 400)]
+    pub height: u32,
+    /// Opens without an API key: `GET /v1/cover_image/{upload_id}/{size}` (or the same path
+    /// under `api.cover_base_url`). Immutable: cache it for as long as you like.
+    #[schema(value_type = String)]
+    pub url: RenditionUrl,
+}
+
+/// A rendition's URL, made when the response is serialized, for the request being answered.
+#[derive(Debug, Clone)]
+pub struct RenditionUrl(Uuid, RenditionSize);
+
+impl Serialize for RenditionUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Self(upload_id, size) = self;
+        COVER_BASE_URL.with_borrow(|base| {
+            let base = base.as_deref().unwrap_or("/v1/cover_image");
+            serializer.collect_str(&format_args!("{base}/{upload_id}/{size}"))
+        })
+    }
+}
+
 /// A cover upload as `GET /v1/cover_upload/{id}` returns it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverUpload {
@@ -96,6 +219,9 @@ pub struct CoverUpload {
     /// The extracted colors, once applied.
     #[serde(flatten)]
     pub colors: Colors,
+    /// Its renditions and placeholder, once applied.
+    #[serde(flatten)]
+    pub cover: Cover,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub uploaded_at: Option<DateTime<Utc>>,
@@ -104,6 +230,15 @@ pub struct CoverUpload {
 
 impl From<Upload> for CoverUpload {
     fn from(upload: Upload) -> Self {
+        // Only an applied upload's renditions are served.
+        let cover = match (upload.status, upload.renditions) {
+            (UploadStatus::Applied, Some(renditions)) => Cover::of(ShownCover {
+                upload_id: upload.id,
+                renditions,
+                blurhash: upload.blurhash,
+            }),
+            _ => Cover::default(),
+        };
         Self {
             id: upload.id,
             organization_id: upload.organization_id,
@@ -122,6 +257,7 @@ impl From<Upload> for CoverUpload {
                 player_color_light: upload.player_color_light,
                 player_color_dark: upload.player_color_dark,
             },
+            cover,
             created_at: upload.created_at,
             expires_at: upload.expires_at,
             uploaded_at: upload.uploaded_at,

@@ -3,8 +3,10 @@
 //! `Allow` header and an unknown path 404, both in the error envelope.
 
 pub mod collections;
+pub mod cover_images;
 pub mod cover_uploads;
 pub mod health;
+pub mod lab;
 pub mod tracks;
 
 use actix_web::{HttpRequest, web};
@@ -29,6 +31,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource!("/healthz", get => health::live))
         .service(resource!("/readyz", get => health::ready))
         .service(resource!("/openapi.json", get => crate::openapi::serve))
+        .service(resource!("/docs", get => lab::docs))
+        .service(
+            utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+        )
+        .service(resource!("/lab", get => lab::index))
+        .service(resource!("/lab/lab.js", get => lab::script))
+        .service(resource!("/lab/lab.css", get => lab::style))
         .service(
             web::scope("/v1")
                 .service(resource!("/collection",
@@ -57,6 +67,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 ))
                 .service(resource!("/cover_upload/{cover_upload_id}",
                     get => cover_uploads::get::handler,
+                ))
+                .service(resource!("/cover_image/{cover_upload_id}/{size}",
+                    get => cover_images::get::handler,
+                    head => cover_images::get::head,
                 )),
         );
 }

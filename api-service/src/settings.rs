@@ -30,6 +30,11 @@ pub struct ApiSettings {
     /// How long in-flight requests may finish after SIGTERM before connections are dropped;
     /// below Kubernetes' default 30 s termination grace so the pod exits cleanly.
     pub shutdown_grace_secs: u64,
+    /// Where rendition URLs point instead of this API's own `/v1/cover_image`: a CDN in front
+    /// of that path, e.g. `https://covers.example.com/v1/cover_image`; a URL is this, then
+    /// `/{upload_id}/{size}`. Unset, URLs name the host and scheme the client reached the API
+    /// at.
+    pub cover_base_url: Option<String>,
 }
 
 impl Default for ApiSettings {
@@ -41,6 +46,7 @@ impl Default for ApiSettings {
             upload_max_bytes: 20 * 1024 * 1024,
             json_body_limit: 256 * 1024,
             shutdown_grace_secs: 25,
+            cover_base_url: None,
         }
     }
 }
@@ -48,7 +54,14 @@ impl Default for ApiSettings {
 impl Settings {
     /// Loads and validates the settings, failing with the offending key's name.
     pub fn load() -> anyhow::Result<Self> {
-        let settings: Self = common::settings::load(None)?;
+        let mut settings: Self = common::settings::load(None)?;
+        if let Some(base) = &mut settings.api.cover_base_url {
+            anyhow::ensure!(
+                base.starts_with("https://") || base.starts_with("http://"),
+                "api.cover_base_url (APP__API__COVER_BASE_URL) must be an http(s) URL"
+            );
+            base.truncate(base.trim_end_matches('/').len());
+        }
         anyhow::ensure!(
             settings.api.upload_ttl_secs > 0,
             "api.upload_ttl_secs (APP__API__UPLOAD_TTL_SECS) must be positive"

@@ -44,10 +44,15 @@ impl Application {
             .map_err(|error| anyhow::anyhow!("Failed to set up metrics: {error}"))?;
         let json_limit = settings.api.json_body_limit;
         let grace = settings.api.shutdown_grace_secs;
+        let lab_policy = routes::lab::content_security_policy(
+            &settings.s3,
+            settings.api.cover_base_url.as_deref(),
+        );
         let state = web::Data::new(AppState {
             pool,
             storage,
             api: settings.api,
+            lab_policy,
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -1,5 +1,5 @@
-//! The one `AppState` every handler receives: the database pool, the object store and the
-//! `api` settings. Registered once in `startup`.
+//! The one `AppState` every handler receives: the database pool, the object store, the `api`
+//! settings and what is derived from them. Registered once in `startup`.
 
 use common::storage::Storage;
 use deadpool_postgres::Pool;
@@ -10,4 +10,6 @@ pub struct AppState {
     pub pool: Pool,
     pub storage: Storage,
     pub api: ApiSettings,
+    /// The cover lab's Content-Security-Policy (`routes::lab`), made once from the settings.
+    pub lab_policy: String,
 }

@@ -12,15 +12,20 @@ use uuid::Uuid;
 
 use super::Stored;
 use crate::body_fields::Metadata;
-use crate::responses::Colors;
+use crate::responses::{Colors, Cover};
 use crate::routes::collections::{CollectionUpdate, NewCollection};
 
 /// Column list shared by every statement that returns a collection; [`from_row`] reads it.
+/// The last is the cover the collection shows (`responses::ShownCover`).
 macro_rules! columns {
     () => {
         "id, organization_id, creator_id, title, organization_index, metadata, image_colors,
          player_color, player_color_light, player_color_dark, player_subtitle,
-         is_cover_overridable, is_theme_overridable, created_at, updated_at"
+         is_cover_overridable, is_theme_overridable, created_at, updated_at,
+         (SELECT jsonb_build_object('upload_id', u.id, 'renditions', u.renditions,
+                                    'blurhash', u.blurhash)
+          FROM cover_uploads u
+          WHERE u.id = collections.cover_upload_id AND u.renditions IS NOT NULL)"
     };
 }
 
@@ -57,6 +62,8 @@ pub struct Collection {
     pub metadata: Metadata,
     #[serde(flatten)]
     pub colors: Colors,
+    #[serde(flatten)]
+    pub cover: Cover,
     pub player_subtitle: Option<String>,
     pub is_cover_overridable: bool,
     pub is_theme_overridable: bool,
@@ -73,6 +80,7 @@ fn from_row(row: &Row) -> Collection {
         organization_index: row.get(4),
         metadata: row.get::<_, Json<Metadata>>(5).0,
         colors: Colors::read(row, 6, 7),
+        cover: Cover::read(row, 15),
         player_subtitle: row.get(10),
         is_cover_overridable: row.get(11),
         is_theme_overridable: row.get(12),
@@ -167,8 +175,8 @@ pub async fn update(
     query::opt(client, sql, &params, from_row).await
 }
 
-/// Deletes the collection with its tracks and cover uploads; false when it does not exist in
-/// this organization.
+/// Deletes the collection with its tracks; false when it does not exist in this organization.
+/// Its cover uploads stay, marked, until the retention sweep has deleted their objects.
 pub async fn delete(
     client: &impl GenericClient,
     organization_id: Uuid,

@@ -12,17 +12,25 @@ use uuid::Uuid;
 
 use super::Stored;
 use crate::body_fields::Metadata;
-use crate::responses::Colors;
+use crate::responses::{Colors, Cover};
 use crate::routes::tracks::{NewTrack, TrackUpdate};
 
 /// Column list (table alias `t`) shared by every statement that returns a track;
-/// [`from_row`] reads it.
+/// [`from_row`] reads it. The last is the cover the track shows (`responses::ShownCover`):
+/// its own, or its collection's when it has none or the collection has
+/// `is_cover_overridable = false`.
 macro_rules! columns {
     () => {
         "t.id, t.organization_id, t.collection_id, t.creator_id, t.index, t.duration,
          t.file_name, t.organization_index, t.\"order\", t.metadata, t.player_title,
          t.player_subtitle, t.player_color, t.player_color_light, t.player_color_dark,
-         t.image_colors, t.track_status_id, t.created_at, t.updated_at"
+         t.image_colors, t.track_status_id, t.created_at, t.updated_at,
+         (SELECT jsonb_build_object('upload_id', u.id, 'renditions', u.renditions,
+                                    'blurhash', u.blurhash)
+          FROM collections shown_by JOIN cover_uploads u ON u.id =
+              CASE WHEN t.cover_upload_id IS NOT NULL AND shown_by.is_cover_overridable
+                   THEN t.cover_upload_id ELSE shown_by.cover_upload_id END
+          WHERE shown_by.id = t.collection_id AND u.renditions IS NOT NULL)"
     };
 }
 
@@ -68,6 +76,8 @@ pub struct Track {
     pub player_subtitle: Option<String>,
     #[serde(flatten)]
     pub colors: Colors,
+    #[serde(flatten)]
+    pub cover: Cover,
     /// `initialized` until audio processing (out of scope here) moves it on.
     pub track_status_id: String,
     pub created_at: DateTime<Utc>,
@@ -89,6 +99,7 @@ fn from_row(row: &Row) -> Track {
         player_title: row.get(10),
         player_subtitle: row.get(11),
         colors: Colors::read(row, 15, 12),
+        cover: Cover::read(row, 19),
         track_status_id: row.get(16),
         created_at: row.get(17),
         updated_at: row.get(18),
@@ -151,7 +162,7 @@ pub async fn get_with_cover_policy(
          WHERE t.id = $1 AND t.organization_id = $2"
     );
     query::opt(client, sql, &[&id, &organization_id], |row| {
-        (from_row(row), row.get(19))
+        (from_row(row), row.get(20))
     })
     .await
 }

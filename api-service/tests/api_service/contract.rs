@@ -48,7 +48,7 @@ async fn every_documented_path_allows_exactly_its_documented_methods() {
     let app = TestApp::spawn().await;
     let document = app.get("/openapi.json").await.body;
     for (path, item) in document["paths"].as_object().unwrap() {
-        let documented: Vec<String> = ["get", "put", "post", "delete", "patch"]
+        let documented: Vec<String> = ["get", "head", "put", "post", "delete", "patch"]
             .into_iter()
             .filter(|method| item.get(*method).is_some())
             .map(str::to_uppercase)

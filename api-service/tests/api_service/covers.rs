@@ -171,6 +171,7 @@ async fn a_handle_for_a_target_deleted_meanwhile_is_404_not_500() {
         pool: app.db.pool.clone(),
         storage: app.s3.storage().unwrap(),
         api: api_service::settings::ApiSettings::default(),
+        lab_policy: String::new(),
     };
     let client = app.db.pool.get().await.unwrap();
 

@@ -6,6 +6,7 @@ mod bad_input;
 mod collections;
 mod contract;
 mod covers;
+mod lab;
 mod observability;
 mod outages;
 mod tracks;

@@ -1,0 +1,3 @@
+//! The cover images (renditions) of applied uploads, served without an API key.
+
+pub mod get;
