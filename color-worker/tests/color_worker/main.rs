@@ -5,11 +5,13 @@
 mod broker_restart;
 mod chaos;
 mod cli;
+mod cover_images;
 mod crash_safety;
 mod end_to_end;
 // The memory-hostile images, shared with the end-to-end benchmark.
 #[path = "../../benches/hostile.rs"]
 mod hostile;
+mod lab_browser;
 mod palette;
 mod processing;
 mod resilience;

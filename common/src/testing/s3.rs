@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::Context;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
+use hyper::header::{ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -93,13 +94,26 @@ pub fn spawn_server(
         let service = service.clone();
         async move {
             let handler = hyper::service::service_fn(move |request| {
-                whole_post_body(service.clone(), request)
+                with_cors(whole_post_body(service.clone(), request))
             });
             let _closed = ConnBuilder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(socket), handler)
                 .await;
         }
     })))
+}
+
+/// Lets a web page read the store's answers, as MinIO does by default (it allows every
+/// origin): the cover lab's browser upload is a CORS simple request, sent either way, but
+/// without this header the page cannot read a refusal and the browser logs a CORS error.
+async fn with_cors(
+    response: impl Future<Output = Result<HttpResponse, HttpError>>,
+) -> Result<HttpResponse, HttpError> {
+    let mut response = response.await?;
+    response
+        .headers_mut()
+        .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    Ok(response)
 }
 
 /// Larger browser-form POSTs are refused with 413; covers are at most 20 MiB.
