@@ -12,7 +12,7 @@ use common::renditions::RenditionSize;
 use common::storage::StorageError;
 use image::{DynamicImage, ImageFormat, RgbImage, RgbaImage};
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use reqwest::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -107,7 +107,8 @@ async fn an_applied_cover_serves_its_four_renditions_to_anyone_with_the_url() {
             "public, max-age=31536000, immutable"
         );
         let etag = headers[ETAG].clone();
-        let image = image::load_from_memory(&response.bytes().await.unwrap()).unwrap();
+        let bytes = response.bytes().await.unwrap();
+        let image = image::load_from_memory(&bytes).unwrap();
         assert_eq!((image.width(), image.height()), (side, side), "{size}");
 
         let again = anyone()
@@ -121,6 +122,11 @@ async fn an_applied_cover_serves_its_four_renditions_to_anyone_with_the_url() {
         let head = anyone().head(url).send().await.unwrap();
         assert_eq!(head.status(), StatusCode::OK);
         assert_eq!(head.headers()[ETAG], etag);
+        assert_eq!(head.headers()[CONTENT_TYPE], "image/jpeg");
+        assert_eq!(
+            head.headers()[CONTENT_LENGTH],
+            bytes.len().to_string().as_str()
+        );
         assert!(head.bytes().await.unwrap().is_empty());
     }
 
