@@ -49,7 +49,7 @@ use crate::routes::{collections, cover_images, cover_uploads, health, tracks};
         health::live,
         health::ready,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, crate::routes::cover_images::get::SizeName)),
     modifiers(&ApiKeyAuth, &SharedResponses, &Links),
     tags(
         (name = "collections"), (name = "tracks"),

@@ -14,12 +14,23 @@ use common::uploads;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
+/// The four sizes as the OpenAPI document names them (parsed as `RenditionSize`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only
+pub enum SizeName {
+    Icon,
+    Small,
+    Regular,
+    Large,
+}
+
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 #[utoipa::path(get, operation_id = "get_cover_image", path = "/v1/cover_image/{cover_upload_id}/{size}", tag = "covers",
     params(
         ("cover_upload_id" = Uuid, Path, description = "An applied cover upload"),
-        ("size" = String, Path, description = "`icon` (80 px), `small` (200), `regular` (400) or `large` (800)"),
+        ("size" = SizeName, Path, description = "`icon` (80 px), `small` (200), `regular` (400) or `large` (800)"),
     ),
     responses(
         (status = 200, description = "The rendition: `image/jpeg`, or `image/webp` for covers with transparency",
@@ -41,7 +52,7 @@ pub async fn handler(
 #[utoipa::path(head, operation_id = "head_cover_image", path = "/v1/cover_image/{cover_upload_id}/{size}", tag = "covers",
     params(
         ("cover_upload_id" = Uuid, Path, description = "An applied cover upload"),
-        ("size" = String, Path, description = "`icon`, `small`, `regular` or `large`"),
+        ("size" = SizeName, Path, description = "`icon`, `small`, `regular` or `large`"),
     ),
     responses(
         (status = 200, description = "The rendition's headers, without its bytes"),
