@@ -34,7 +34,9 @@ pub struct Claim {
     /// The collection or track the cover is for.
     pub target_id: Uuid,
     pub max_bytes: i64,
-    /// How many times processing was started, this claim included.
+    /// How many times processing was started without coming to an end, this claim included:
+    /// a start whose worker died or stalled counts, one that gave its claim back
+    /// ([`release`]) does not.
     pub attempts: i32,
 }
 
@@ -107,11 +109,16 @@ pub async fn heartbeat(
 }
 
 /// Gives the claim back (`processing → pending`) so the next delivery can take it at once.
+/// Its start is taken back from `attempts`: it ended, with a transient failure the delivery
+/// limit bounds (or a shutdown), so it must not count towards "did not finish". Otherwise a
+/// cover the reconciler or duplicate notifications retried through an outage would fail.
 pub async fn release(
     client: &impl GenericClient,
     claim: &Claim,
 ) -> Result<(), tokio_postgres::Error> {
-    let sql = "UPDATE cover_uploads SET status = 'pending', claim_token = NULL, heartbeat_at = NULL
+    let sql = "UPDATE cover_uploads
+         SET status = 'pending', claim_token = NULL, heartbeat_at = NULL,
+             attempts = greatest(attempts - 1, 0)
          WHERE id = $1 AND claim_token = $2 AND status = 'processing'";
     query::execute(client, sql, &[&claim.id, &claim.token]).await?;
     Ok(())
