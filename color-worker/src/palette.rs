@@ -105,15 +105,8 @@ pub fn extract(bytes: &[u8], limits: &Limits) -> Result<CoverColors, ExtractErro
 
 /// BlurHash of the centre square of the working copy, the part the square renditions show.
 fn blurhash(working: &DynamicImage) -> Result<String, ExtractError> {
-    let side = working.width().min(working.height());
-    let square = working
-        .crop_imm(
-            (working.width() - side) / 2,
-            (working.height() - side) / 2,
-            side,
-            side,
-        )
-        .into_rgba8();
+    let (left, top, side) = crate::renditions::centre_square(working.width(), working.height());
+    let square = working.crop_imm(left, top, side, side).into_rgba8();
     let (x, y) = BLURHASH_COMPONENTS;
     blurhash::encode(x, y, side, side, square.as_raw())
         .map_err(|error| ExtractError::Corrupt(format!("no BlurHash: {error}")))

@@ -28,6 +28,10 @@ pub struct Rendition {
 #[error("the cover could not be encoded: {0}")]
 pub struct RenditionError(String);
 
+fn failed(error: impl std::fmt::Display) -> RenditionError {
+    RenditionError(error.to_string())
+}
+
 /// The centre square of a `width` × `height` image: `(left, top, side)`.
 pub fn centre_square(width: u32, height: u32) -> (u32, u32, u32) {
     let side = width.min(height);
@@ -43,7 +47,6 @@ pub fn rendition_side(side: u32, size: RenditionSize) -> u32 {
 /// The four renditions of `image` (8-bit gray, RGB or RGBA, as `palette::analyse` returns
 /// it), largest first. `quality` is the encoders' 1–100.
 pub fn render(image: &DynamicImage, quality: u8) -> Result<Vec<Rendition>, RenditionError> {
-    let failed = |e: &dyn std::fmt::Display| RenditionError(e.to_string());
     // An RGBA cover without a single transparent pixel is opaque: JPEG, without the alpha.
     let transparent = matches!(image, DynamicImage::ImageRgba8(rgba)
         if rgba.as_raw().chunks_exact(4).any(|pixel| pixel[3] < u8::MAX));
@@ -61,7 +64,7 @@ pub fn render(image: &DynamicImage, quality: u8) -> Result<Vec<Rendition>, Rendi
         _ => return Err(RenditionError("unexpected pixel layout".into())),
     };
     let source = ImageRef::new(image.width(), image.height(), image.as_bytes(), pixel_type)
-        .map_err(|e| failed(&e))?;
+        .map_err(failed)?;
     let (left, top, side) = centre_square(image.width(), image.height());
     let mut resizer = Resizer::new();
     let lanczos = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
@@ -82,7 +85,7 @@ pub fn render(image: &DynamicImage, quality: u8) -> Result<Vec<Rendition>, Rendi
             }
             Some(larger) => resizer.resize(larger, &mut resized, &lanczos),
         }
-        .map_err(|e| failed(&e))?;
+        .map_err(failed)?;
         let (content_type, bytes) = encode(&resized, quality)?;
         renditions.push(Rendition {
             size,
@@ -98,7 +101,6 @@ pub fn render(image: &DynamicImage, quality: u8) -> Result<Vec<Rendition>, Rendi
 
 /// JPEG (gray or RGB) or WebP (RGBA) of one rendition.
 fn encode(image: &Image<'_>, quality: u8) -> Result<(&'static str, Vec<u8>), RenditionError> {
-    let failed = |e: &dyn std::fmt::Display| RenditionError(e.to_string());
     let (width, height) = (image.width(), image.height());
     let (format, subsampling) = match image.pixel_type() {
         PixelType::U8x4 => {
@@ -111,12 +113,12 @@ fn encode(image: &Image<'_>, quality: u8) -> Result<(&'static str, Vec<u8>), Ren
         PixelType::U8 => (turbojpeg::PixelFormat::GRAY, turbojpeg::Subsamp::Gray),
         _ => (turbojpeg::PixelFormat::RGB, turbojpeg::Subsamp::Sub2x2),
     };
-    let mut compressor = turbojpeg::Compressor::new().map_err(|e| failed(&e))?;
+    let mut compressor = turbojpeg::Compressor::new().map_err(failed)?;
     compressor
         .set_quality(i32::from(quality))
         .and_then(|()| compressor.set_subsamp(subsampling))
         .and_then(|()| compressor.set_progressive(true))
-        .map_err(|e| failed(&e))?;
+        .map_err(failed)?;
     let pixels = turbojpeg::Image {
         pixels: image.buffer(),
         width: width as usize,
@@ -124,7 +126,7 @@ fn encode(image: &Image<'_>, quality: u8) -> Result<(&'static str, Vec<u8>), Ren
         height: height as usize,
         format,
     };
-    let bytes = compressor.compress_to_vec(pixels).map_err(|e| failed(&e))?;
+    let bytes = compressor.compress_to_vec(pixels).map_err(failed)?;
     Ok(("image/jpeg", bytes))
 }
 
