@@ -103,13 +103,7 @@ pub fn render(image: &DynamicImage, quality: u8) -> Result<Vec<Rendition>, Rendi
 fn encode(image: &Image<'_>, quality: u8) -> Result<(&'static str, Vec<u8>), RenditionError> {
     let (width, height) = (image.width(), image.height());
     let (format, subsampling) = match image.pixel_type() {
-        PixelType::U8x4 => {
-            let encoder = webp::Encoder::from_rgba(image.buffer(), width, height);
-            let encoded = encoder
-                .encode_simple(false, f32::from(quality))
-                .map_err(|e| RenditionError(format!("WebP: {e:?}")))?;
-            return Ok(("image/webp", encoded.to_vec()));
-        }
+        PixelType::U8x4 => return Ok(("image/webp", encode_webp(image, quality)?)),
         PixelType::U8 => (turbojpeg::PixelFormat::GRAY, turbojpeg::Subsamp::Gray),
         _ => (turbojpeg::PixelFormat::RGB, turbojpeg::Subsamp::Sub2x2),
     };
@@ -128,6 +122,23 @@ fn encode(image: &Image<'_>, quality: u8) -> Result<(&'static str, Vec<u8>), Ren
     };
     let bytes = compressor.compress_to_vec(pixels).map_err(failed)?;
     Ok(("image/jpeg", bytes))
+}
+
+/// Lossy WebP at `quality` with a lossless alpha plane, at libwebp's default effort (method 4,
+/// sharp's too), but without alpha pre-filtering: the lossless coder predicts by itself, so the
+/// filter libwebp tries by default (encoding the plane a second time) saved no bytes on the
+/// bench cover and 1 % on a radial-gradient one, for 20–30 % of the encoding time.
+fn encode_webp(image: &Image<'_>, quality: u8) -> Result<Vec<u8>, RenditionError> {
+    let mut config =
+        webp::WebPConfig::new().map_err(|()| RenditionError("WebP: no configuration".into()))?;
+    config.quality = f32::from(quality);
+    config.alpha_compression = 1;
+    config.alpha_filtering = 0;
+    let encoder = webp::Encoder::from_rgba(image.buffer(), image.width(), image.height());
+    let encoded = encoder
+        .encode_advanced(&config)
+        .map_err(|e| RenditionError(format!("WebP: {e:?}")))?;
+    Ok(encoded.to_vec())
 }
 
 #[cfg(test)]
