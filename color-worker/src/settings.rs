@@ -54,8 +54,9 @@ pub struct WorkerSettings {
     pub max_pixels: u64,
     /// What all decodes running at once may allocate together, as estimated from each
     /// image's header; a decode waits for its share, and one needing more than the whole
-    /// budget fails. 200 MiB admits a 50-megapixel RGBA cover (~190 MiB) and keeps a worker
-    /// (~50 MB besides) under 300 MB, within the 512 MiB pod limit with room to spare.
+    /// budget fails. 224 MiB admits a 50-megapixel RGBA cover with its renditions (~210 MiB)
+    /// and keeps a worker under 300 MB (268 MB peak measured on hostile covers), within the
+    /// 512 MiB pod limit with room to spare.
     pub memory_budget_bytes: u64,
     /// Deliveries of one notification before a transient failure is given up: the upload
     /// is marked failed and the message dead-lettered. Also the number of times processing
@@ -96,7 +97,7 @@ impl Default for WorkerSettings {
             shutdown_grace: Duration::from_secs(30),
             max_object_bytes: 21 * 1024 * 1024,
             max_pixels: Limits::default().max_pixels,
-            memory_budget_bytes: 200 * 1024 * 1024,
+            memory_budget_bytes: 224 * 1024 * 1024,
             max_attempts: common::events::DELIVERY_LIMIT,
             retry_backoff: Duration::from_secs(1),
             reconcile_interval: Duration::from_secs(30),
@@ -177,6 +178,26 @@ mod tests {
     #[test]
     fn the_defaults_are_valid() {
         WorkerSettings::default().validate().unwrap();
+    }
+
+    /// Any 8-bit RGB or RGBA cover `worker.max_pixels` allows is decoded with the default
+    /// budget (alone, if need be): a legal cover is never refused for it.
+    #[test]
+    fn the_default_memory_budget_admits_the_largest_legal_rgba_png() {
+        let limits = Limits::default();
+        let side = (limits.max_pixels as f64).sqrt() as u32;
+        let mut header = Vec::new();
+        let mut encoder = png::Encoder::new(&mut header, side, side);
+        encoder.set_color(png::ColorType::Rgba);
+        drop(encoder.write_header().unwrap());
+        let needed = crate::palette::memory_needed(&header, &limits).unwrap();
+        let budget = WorkerSettings::default().memory_budget_bytes;
+        assert!(
+            needed <= budget,
+            "a {side}² RGBA PNG needs {} MiB, the budget is {} MiB",
+            needed >> 20,
+            budget >> 20
+        );
     }
 
     #[test]
