@@ -79,16 +79,21 @@ impl From<deadpool_postgres::PoolError> for ApiError {
     }
 }
 
-/// A query error is an outage when the connection broke (no SQLSTATE) or the server refuses
-/// service (class 08 connection exception, 57P0x shutdown/cannot-connect, 53 resources);
-/// anything else is a bug or a constraint the handler did not expect.
+/// A query error is an outage when the connection broke (no SQLSTATE), the server refuses
+/// service (class 08 connection exception, 57P0x shutdown/cannot-connect, 53 resources), or
+/// the statement lost a lock conflict that the next try will likely win (40P01 deadlock,
+/// 40001 serialization failure, 55P03 lock timeout, as during a migration); anything else is
+/// a bug or a constraint the handler did not expect.
 impl From<tokio_postgres::Error> for ApiError {
     fn from(error: tokio_postgres::Error) -> Self {
         let unavailable = match error.code() {
             None => true,
             Some(state) => {
                 let code = state.code();
-                code.starts_with("08") || code.starts_with("57P") || code.starts_with("53")
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || code.starts_with("53")
+                    || ["40P01", "40001", "55P03"].contains(&code)
             }
         };
         let error = anyhow::Error::new(error).context("Failed to run a database query");

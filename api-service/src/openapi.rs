@@ -46,6 +46,8 @@ use crate::routes::{collections, cover_images, cover_uploads, health, tracks};
         cover_uploads::get::handler,
         cover_images::get::handler,
         cover_images::get::head,
+        cover_images::get::legacy,
+        cover_images::get::legacy_head,
         health::live,
         health::ready,
     ),

@@ -110,6 +110,8 @@ impl Colors {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ShownCover {
     pub upload_id: Uuid,
+    /// The claim generation its renditions were stored under (0: before generations).
+    pub generation: i32,
     pub renditions: Vec<StoredRendition>,
     pub blurhash: Option<String>,
 }
@@ -141,7 +143,11 @@ impl Cover {
                 kind: size,
                 width: stored.width,
                 height: stored.height,
-                url: RenditionUrl(shown.upload_id, size),
+                url: RenditionUrl {
+                    upload_id: shown.upload_id,
+                    generation: shown.generation,
+                    size,
+                },
             })
         };
         let cover_image = (|| {
@@ -178,22 +184,37 @@ pub struct RenditionLink {
     pub width: u32,
     #[schema(example = 400)]
     pub height: u32,
-    /// Opens without an API key: `GET /v1/cover_image/{upload_id}/{size}` (or the same path
-    /// under `api.cover_base_url`). Immutable: cache it for as long as you like.
+    /// Opens without an API key: `GET /v1/cover_image/{upload_id}/{generation}/{size}` (or the
+    /// same path under `api.cover_base_url`). Immutable: the bytes under a URL never change (a
+    /// new cover, even uploaded with the same handle, gets new URLs), so cache it for as long
+    /// as you like.
     #[schema(value_type = String)]
     pub url: RenditionUrl,
 }
 
 /// A rendition's URL, made when the response is serialized, for the request being answered.
+/// Generation 0 (renditions stored before generations) keeps the URLs it was given then.
 #[derive(Debug, Clone)]
-pub struct RenditionUrl(Uuid, RenditionSize);
+pub struct RenditionUrl {
+    upload_id: Uuid,
+    generation: i32,
+    size: RenditionSize,
+}
 
 impl Serialize for RenditionUrl {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let Self(upload_id, size) = self;
+        let Self {
+            upload_id,
+            generation,
+            size,
+        } = self;
         COVER_BASE_URL.with_borrow(|base| {
             let base = base.as_deref().unwrap_or("/v1/cover_image");
-            serializer.collect_str(&format_args!("{base}/{upload_id}/{size}"))
+            if *generation == 0 {
+                serializer.collect_str(&format_args!("{base}/{upload_id}/{size}"))
+            } else {
+                serializer.collect_str(&format_args!("{base}/{upload_id}/{generation}/{size}"))
+            }
         })
     }
 }
@@ -230,10 +251,11 @@ pub struct CoverUpload {
 
 impl From<Upload> for CoverUpload {
     fn from(upload: Upload) -> Self {
-        // Only an applied upload's renditions are served.
+        // Only an applied upload's renditions are linked.
         let cover = match (upload.status, upload.renditions) {
             (UploadStatus::Applied, Some(renditions)) => Cover::of(ShownCover {
                 upload_id: upload.id,
+                generation: upload.rendition_generation.unwrap_or(0),
                 renditions,
                 blurhash: upload.blurhash,
             }),

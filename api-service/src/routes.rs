@@ -68,9 +68,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .service(resource!("/cover_upload/{cover_upload_id}",
                     get => cover_uploads::get::handler,
                 ))
+                .service(
+                    resource!("/cover_image/{cover_upload_id}/{generation}/{size}",
+                        get => cover_images::get::handler,
+                        head => cover_images::get::head,
+                    ),
+                )
                 .service(resource!("/cover_image/{cover_upload_id}/{size}",
-                    get => cover_images::get::handler,
-                    head => cover_images::get::head,
+                    get => cover_images::get::legacy,
+                    head => cover_images::get::legacy_head,
                 )),
         );
 }

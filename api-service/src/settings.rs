@@ -35,6 +35,10 @@ pub struct ApiSettings {
     /// `/{upload_id}/{size}`. Unset, URLs name the host and scheme the client reached the API
     /// at.
     pub cover_base_url: Option<String>,
+    /// `GET /v1/cover_image` bodies streamed from the object store at once, per replica; a
+    /// request beyond them waits up to 5 s for a slot, then gets a 503. Bounds the store
+    /// connections and memory a burst of image requests (a cold CDN) can take.
+    pub cover_fetch_concurrency: usize,
 }
 
 impl Default for ApiSettings {
@@ -47,6 +51,7 @@ impl Default for ApiSettings {
             json_body_limit: 256 * 1024,
             shutdown_grace_secs: 25,
             cover_base_url: None,
+            cover_fetch_concurrency: 64,
         }
     }
 }
@@ -55,6 +60,10 @@ impl Settings {
     /// Loads and validates the settings, failing with the offending key's name.
     pub fn load() -> anyhow::Result<Self> {
         let mut settings: Self = common::settings::load(None)?;
+        anyhow::ensure!(
+            settings.api.cover_fetch_concurrency > 0,
+            "api.cover_fetch_concurrency (APP__API__COVER_FETCH_CONCURRENCY) must be at least 1"
+        );
         if let Some(base) = &mut settings.api.cover_base_url {
             anyhow::ensure!(
                 base.starts_with("https://") || base.starts_with("http://"),

@@ -2,6 +2,7 @@
 //! it with port 0 and run exactly what `api-service serve` runs.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -9,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use actix_web_prom::PrometheusMetricsBuilder;
 use anyhow::Context;
 use common::storage::Storage;
+use tokio::sync::Semaphore;
 use tracing_actix_web::TracingLogger;
 
 use crate::request_id::{self, ApiRootSpan};
@@ -51,6 +53,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool,
             storage,
+            cover_fetches: Arc::new(Semaphore::new(settings.api.cover_fetch_concurrency)),
             api: settings.api,
             lab_policy,
         });

@@ -1,8 +1,11 @@
 //! The one `AppState` every handler receives: the database pool, the object store, the `api`
 //! settings and what is derived from them. Registered once in `startup`.
 
+use std::sync::Arc;
+
 use common::storage::Storage;
 use deadpool_postgres::Pool;
+use tokio::sync::Semaphore;
 
 use crate::settings::ApiSettings;
 
@@ -12,4 +15,6 @@ pub struct AppState {
     pub api: ApiSettings,
     /// The cover lab's Content-Security-Policy (`routes::lab`), made once from the settings.
     pub lab_policy: String,
+    /// Slots for streaming cover images from the store (`api.cover_fetch_concurrency`).
+    pub cover_fetches: Arc<Semaphore>,
 }

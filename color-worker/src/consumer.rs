@@ -2,7 +2,10 @@
 //! the topology, takes up to `prefetch` deliveries at a time, decodes each notification, hands
 //! covers to the handler (`process.rs`) and replies after the outcome is committed: ack,
 //! requeue after a backoff (the handler says when to give up: then the message is
-//! dead-lettered), or nothing while shutting down. On shutdown it stops taking deliveries,
+//! dead-lettered), or nothing while shutting down. When the channel closes or the broker
+//! cancels the consumer, it reconnects at once: deliveries in flight go on (their work is
+//! committed, their acks are void, and the claims make the redelivery harmless), bounded by
+//! `worker.processing_deadline_secs`. On shutdown it stops taking deliveries,
 //! lets in-flight ones finish within the grace period, has the rest give their claims back,
 //! and leaves them unacknowledged so RabbitMQ redelivers them to another worker.
 
@@ -44,6 +47,10 @@ impl Consumer {
     /// Consumes until `shutdown` is cancelled, reconnecting whenever the broker goes away.
     pub async fn run(self, shutdown: CancellationToken) {
         let this = Arc::new(self);
+        // Deliveries in flight outlive the connection they came on.
+        let mut tasks = JoinSet::new();
+        // Cancelled when the drain's grace period is over: handlers give their claims back.
+        let abandon = CancellationToken::new();
         let mut delay = Duration::from_millis(200);
         while !shutdown.is_cancelled() {
             match this.connect().await {
@@ -51,7 +58,8 @@ impl Consumer {
                     delay = Duration::from_millis(200);
                     this.connected.store(true, Ordering::Relaxed);
                     info!(queue = %this.amqp.queue, "Consuming");
-                    this.consume(consumer, &shutdown).await;
+                    this.consume(consumer, &mut tasks, &abandon, &shutdown)
+                        .await;
                     this.connected.store(false, Ordering::Relaxed);
                     // Closing returns every unacknowledged delivery to the queue.
                     let _ = connection.close(200, "worker stopping").await;
@@ -60,12 +68,18 @@ impl Consumer {
                     warn!(error = format!("{error:#}"), retry_in = ?delay, "Failed to connect to RabbitMQ");
                 }
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = tokio::time::sleep(delay) => {}
+            let pause = tokio::time::sleep(delay);
+            tokio::pin!(pause);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = &mut pause => break,
+                    Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                }
             }
             delay = (delay * 2).min(MAX_RECONNECT_DELAY);
         }
+        this.drain(tasks, &abandon).await;
     }
 
     async fn connect(&self) -> anyhow::Result<(Connection, lapin::Consumer)> {
@@ -100,22 +114,22 @@ impl Consumer {
         Ok((connection, consumer))
     }
 
-    /// Runs deliveries until shutdown (then drains) or until the connection is lost (then
-    /// lets in-flight deliveries finish: their work is committed even if their ack is lost,
-    /// and the redelivery finds them done).
+    /// Runs deliveries until shutdown (then drains, so that their acks still reach the
+    /// broker) or until the channel is lost or the consumer cancelled (then returns at once:
+    /// in-flight deliveries go on in `tasks`, their work is committed even though their acks
+    /// are lost, and the redelivery finds them done).
     async fn consume(
         self: &Arc<Self>,
         mut consumer: lapin::Consumer,
+        tasks: &mut JoinSet<()>,
+        abandon: &CancellationToken,
         shutdown: &CancellationToken,
     ) {
-        let mut tasks = JoinSet::new();
-        // Cancelled when the drain's grace period is over: handlers give their claims back.
-        let abandon = CancellationToken::new();
         loop {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => {
-                    self.drain(tasks, &abandon).await;
+                    self.drain(std::mem::take(tasks), abandon).await;
                     return;
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
@@ -127,23 +141,25 @@ impl Consumer {
                         tasks.spawn(async move { this.deliver(delivery, &shutdown, &abandon).await });
                     }
                     Some(Err(error)) => {
-                        warn!(error = %error, "Lost the RabbitMQ connection; reconnecting");
-                        break;
+                        warn!(error = %error, in_flight = tasks.len(), "Lost the RabbitMQ channel; reconnecting");
+                        return;
                     }
                     None => {
-                        warn!("RabbitMQ cancelled the consumer; reconnecting");
-                        break;
+                        warn!(in_flight = tasks.len(), "RabbitMQ cancelled the consumer; reconnecting");
+                        return;
                     }
                 },
             }
         }
-        while tasks.join_next().await.is_some() {}
     }
 
     /// Lets in-flight deliveries finish within the grace period, then has the rest give their
     /// claims back (the handler does that when `abandon` is cancelled) so that their
     /// redelivery is processed at once.
     async fn drain(&self, mut tasks: JoinSet<()>, abandon: &CancellationToken) {
+        if tasks.is_empty() {
+            return;
+        }
         let grace = self.worker.shutdown_grace;
         info!(in_flight = tasks.len(), ?grace, "Draining");
         let all_done = async { while tasks.join_next().await.is_some() {} };

@@ -73,6 +73,8 @@ pub enum FailureKind {
     /// Processing was started `max_attempts` times and never finished: each time, the worker
     /// died (a cover that crashes or starves it).
     Unfinished,
+    /// Its collection or track was deleted before it could be applied.
+    TargetDeleted,
 }
 
 impl FailureKind {
@@ -90,6 +92,7 @@ impl FailureKind {
             FailureKind::RenditionFailed => "rendition_failed",
             FailureKind::OverMemoryBudget => "over_memory_budget",
             FailureKind::Unfinished => "unfinished",
+            FailureKind::TargetDeleted => "target_deleted",
         }
     }
 
@@ -105,11 +108,13 @@ impl FailureKind {
     }
 }
 
-/// A dependency whose outage makes an attempt worth retrying.
+/// What made an attempt worth retrying: a dependency's outage, or an attempt that did not
+/// finish within `worker.processing_deadline_secs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dependency {
     Database,
     Storage,
+    Deadline,
 }
 
 impl Dependency {
@@ -118,6 +123,7 @@ impl Dependency {
         match self {
             Dependency::Database => "database",
             Dependency::Storage => "storage",
+            Dependency::Deadline => "deadline",
         }
     }
 }

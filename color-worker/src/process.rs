@@ -5,12 +5,12 @@
 //! in. What happens to the delivery is the runner's business
 //! (`consumer.rs`); this module only says how the upload ended (`outcome.rs`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::colors::CoverColors;
 use common::renditions::{CoverImage, StoredRendition};
 use common::storage::{Storage, StorageError};
-use common::uploads::{self, Claim, Stored, UploadStatus};
+use common::uploads::{self, Claim, Release, Stored, UploadStatus, Verdict};
 use deadpool_postgres::Pool;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -54,6 +54,9 @@ pub struct Processor {
     /// Admits decodes by the bytes their header says they need.
     pub memory: MemoryBudget,
     pub claim_lease: Duration,
+    /// How long one attempt may take once claimed; then its claim is given back and the
+    /// attempt counts as a transient failure.
+    pub processing_deadline: Duration,
     /// Attempts after which a transient failure is given up.
     pub max_attempts: u32,
     /// Encoder quality of the renditions (1–100).
@@ -83,7 +86,7 @@ impl Processor {
                     error = format!("{:#}", transient.source),
                     message, "Giving up"
                 );
-                // Not claimed (the claim itself failed), or already failed under the claim.
+                // Never claimed: the claim itself failed every time.
                 if let Err(error) = self.fail_unclaimed(key, &message).await {
                     // The reconciler finds the upload open and tries again.
                     warn!(error = format!("{error:#}"), "Failed to mark upload failed");
@@ -102,8 +105,9 @@ impl Processor {
         }
     }
 
-    /// Claim → analyse → record. Every transient exit after the claim gives it back (or, on
-    /// the last attempt, fails the upload under it).
+    /// Claim → analyse → record. Every transient exit after the claim gives it back, or fails
+    /// the upload under it once `max_attempts` attempts ended so, by whatever path (deliveries
+    /// or the reconciler) they came.
     async fn try_process(
         &self,
         key: &str,
@@ -121,17 +125,26 @@ impl Processor {
             let failure = Failure {
                 kind: FailureKind::Unfinished,
                 message: format!(
-                    "processing did not finish after {} attempts",
+                    "processing did not finish after {} attempts; request a new upload handle \
+                     to try another image",
                     self.max_attempts
                 ),
             };
             return self.record_failure(&upload, failure).await;
         }
         let analysed = tokio::select! {
-            analysed = self.analyse(key, &upload) => analysed,
+            analysed = tokio::time::timeout(self.processing_deadline, self.analyse(key, &upload)) => {
+                analysed.unwrap_or_else(|_| Attempt::Transient(Transient {
+                    dependency: Dependency::Deadline,
+                    source: anyhow::anyhow!(
+                        "processing ran past worker.processing_deadline_secs ({:?})",
+                        self.processing_deadline
+                    ),
+                }))
+            }
             lost = self.keep_claim(&upload) => return Ok(lost),
             _ = abandon.cancelled() => {
-                self.release(&upload).await;
+                self.release(&upload, Release::Shutdown).await;
                 return Ok(Outcome::Abandoned);
             }
         };
@@ -145,18 +158,25 @@ impl Processor {
                 info!(outcome = outcome.label(), "Cover processed");
                 Ok(outcome)
             }
-            Err(transient) if attempt >= self.max_attempts => {
-                let message = give_up_message(attempt, transient.dependency);
-                if let Err(error) = self.fail(&upload, &message).await {
+            Err(transient) => {
+                let earlier = u32::try_from(upload.transient_failures).unwrap_or(0);
+                let attempts = attempt.max(earlier + 1);
+                if attempts < self.max_attempts {
+                    // Give the claim back so the redelivery can take it at once; if even that
+                    // fails, the heartbeat stops and the claim is taken over after one lease.
+                    self.release(&upload, Release::Transient).await;
+                    return Err(transient);
+                }
+                let message = give_up_message(attempts, transient.dependency);
+                warn!(
+                    error = format!("{:#}", transient.source),
+                    message, "Giving up"
+                );
+                if let Err(error) = self.fail(&upload, &message, Verdict::GaveUp).await {
+                    // The claim runs out and the reconciler ends the upload.
                     warn!(error = format!("{error:#}"), "Failed to mark upload failed");
                 }
-                Err(transient)
-            }
-            Err(transient) => {
-                // Give the claim back so the redelivery can take it at once; if even that
-                // fails, the heartbeat stops and the claim is taken over after one lease.
-                self.release(&upload).await;
-                Err(transient)
+                Ok(Outcome::GaveUp)
             }
         }
     }
@@ -164,12 +184,17 @@ impl Processor {
     /// Claims the upload under `key`. While a live worker holds it (a duplicate notification,
     /// or the redelivery of a dead worker's message before its lease ran out), waits: until
     /// that claim ends (then this delivery is a duplicate) or its heartbeat stops (then this
-    /// one takes it over). Never acks a delivery whose upload is still being processed.
+    /// one takes it over), but no longer than that worker's deadline and lease: then the
+    /// delivery is retried later. An upload that can never be claimed again (its target was
+    /// deleted, or its objects are being purged) ends at once. Never acks a delivery whose
+    /// upload is still being processed.
     async fn wait_for_claim(
         &self,
         key: &str,
         abandon: &CancellationToken,
     ) -> Result<Result<Claim, Outcome>, Transient> {
+        let give_up_at = Instant::now() + self.processing_deadline + self.claim_lease;
+        let mut pause = Duration::from_millis(50);
         loop {
             let client = self.pool.get().await.map_err(Transient::database)?;
             if let Some(claim) = uploads::claim(&client, key, self.claim_lease)
@@ -178,21 +203,57 @@ impl Processor {
             {
                 return Ok(Ok(claim));
             }
-            let status = uploads::status_of(&client, key)
+            let state = uploads::claim_state(&client, key)
                 .await
                 .map_err(Transient::database)?;
+            let Some(state) = state else {
+                return Ok(Err(Outcome::UnknownKey));
+            };
+            if state.target_deleted {
+                return self.end_orphaned(&client, key).await;
+            }
+            if state.purging {
+                info!("The upload's objects are being deleted; nothing to process");
+                return Ok(Err(Outcome::Duplicate));
+            }
             drop(client);
-            match status {
-                None => return Ok(Err(Outcome::UnknownKey)),
-                Some(UploadStatus::Processing) => {}
-                Some(UploadStatus::Pending | UploadStatus::Expired) => continue, // released
-                Some(_) => return self.claim_replaced(key).await,
+            match state.status {
+                // Held by a live worker; or given back just now: claim it on the next turn.
+                UploadStatus::Processing | UploadStatus::Pending | UploadStatus::Expired => {}
+                _ => return self.claim_replaced(key).await,
+            }
+            if Instant::now() >= give_up_at {
+                return Err(Transient {
+                    dependency: Dependency::Deadline,
+                    source: anyhow::anyhow!("another worker held the upload past its deadline"),
+                });
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.claim_lease / 4) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = abandon.cancelled() => return Ok(Err(Outcome::Abandoned)),
             }
+            pause = (pause * 2).min(self.claim_lease / 4);
         }
+    }
+
+    /// The upload's collection or track was deleted: it can never be applied. Ends it as
+    /// `failed` unless a live worker holds it (that one ends it when it records its outcome).
+    async fn end_orphaned(
+        &self,
+        client: &deadpool_postgres::Object,
+        key: &str,
+    ) -> Result<Result<Claim, Outcome>, Transient> {
+        let ended = uploads::fail_orphaned(client, key, self.claim_lease)
+            .await
+            .map_err(Transient::database)?;
+        if !ended {
+            return Ok(Err(Outcome::Duplicate));
+        }
+        info!("The upload's target was deleted; upload failed");
+        Ok(Err(Outcome::Failed(Failure {
+            kind: FailureKind::TargetDeleted,
+            message: "the collection or track was deleted".to_owned(),
+        })))
     }
 
     /// A finished upload is processed again if its object was replaced since (the client
@@ -203,7 +264,7 @@ impl Processor {
             return Ok(Err(Outcome::Duplicate));
         };
         let client = self.pool.get().await.map_err(Transient::database)?;
-        let claim = uploads::claim_replaced(&client, key, &etag)
+        let claim = uploads::claim_replaced(&client, key, &etag, self.max_attempts)
             .await
             .map_err(Transient::database)?;
         Ok(claim.ok_or(Outcome::Duplicate))
@@ -254,15 +315,15 @@ impl Processor {
     }
 
     async fn record_failure(&self, upload: &Claim, failure: Failure) -> Result<Outcome, Transient> {
-        self.fail(upload, &failure.message)
+        self.fail(upload, &failure.message, Verdict::Object)
             .await
             .map_err(Transient::database)?;
         Ok(Outcome::Failed(failure))
     }
 
-    async fn fail(&self, upload: &Claim, error: &str) -> anyhow::Result<()> {
+    async fn fail(&self, upload: &Claim, error: &str, verdict: Verdict) -> anyhow::Result<()> {
         let client = self.pool.get().await?;
-        uploads::fail(&client, upload, error).await?;
+        uploads::fail(&client, upload, error, verdict).await?;
         Ok(())
     }
 
@@ -279,9 +340,11 @@ impl Processor {
     }
 
     /// Gives the claim back, best effort.
-    async fn release(&self, upload: &Claim) {
+    async fn release(&self, upload: &Claim, why: Release) {
         let result = match self.pool.get().await {
-            Ok(client) => uploads::release(&client, upload).await.map_err(Into::into),
+            Ok(client) => uploads::release(&client, upload, why)
+                .await
+                .map_err(Into::into),
             Err(error) => Err(anyhow::Error::from(error)),
         };
         if let Err(error) = result {
@@ -353,6 +416,7 @@ impl Processor {
             Ok(renditions) => Attempt::Analysed(
                 colors,
                 CoverImage {
+                    generation: upload.generation,
                     blurhash,
                     renditions,
                 },
@@ -361,13 +425,14 @@ impl Processor {
         }
     }
 
-    /// Stores one rendition under its key (the same on every attempt, so a retry overwrites).
+    /// Stores one rendition under its claim's generation: a worker whose claim was taken over
+    /// cannot overwrite what the new owner stores, nor the bytes an earlier URL serves.
     async fn store_rendition(
         &self,
         upload: &Claim,
         rendition: Rendition,
     ) -> Result<StoredRendition, StorageError> {
-        let key = rendition.size.key(upload.id);
+        let key = rendition.size.key(upload.id, upload.generation);
         let etag = self
             .storage
             .put(&key, &rendition.bytes, rendition.content_type)
@@ -384,10 +449,15 @@ impl Processor {
 }
 
 fn give_up_message(attempts: u32, dependency: Dependency) -> String {
-    format!(
-        "gave up after {attempts} attempts: {} unavailable",
-        dependency.label()
-    )
+    match dependency {
+        Dependency::Deadline => {
+            format!("gave up after {attempts} attempts: processing did not finish in time")
+        }
+        _ => format!(
+            "gave up after {attempts} attempts: {} unavailable",
+            dependency.label()
+        ),
+    }
 }
 
 fn failed(kind: FailureKind, message: impl Into<String>) -> Attempt {

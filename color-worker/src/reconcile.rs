@@ -3,8 +3,7 @@
 //! them into the same processing path; uploads whose handle expired with no object become
 //! `expired`. Every replica reconciles: each takes its own batch of due uploads
 //! (`uploads::take_overdue`, `SKIP LOCKED`), and every upload it looks at is scheduled for its
-//! next check, so a pass always moves on, however many handles are never used. After each pass
-//! comes the retention sweep (`retention.rs`), which one replica at a time runs.
+//! next check, so a pass always moves on, however many handles are never used.
 
 use std::time::Instant;
 
@@ -15,7 +14,6 @@ use tracing::{info, warn};
 
 use crate::outcome::Outcome;
 use crate::process::Processor;
-use crate::retention;
 use crate::settings::WorkerSettings;
 
 /// Uploads taken per batch; a pass takes batches until none is due.
@@ -46,13 +44,6 @@ pub async fn run(processor: Processor, settings: WorkerSettings, shutdown: Cance
             }
             Ok(_) => {}
             Err(error) => warn!(error = format!("{error:#}"), "Reconciliation pass failed"),
-        }
-        match retention::sweep(&processor, settings.retention, &shutdown).await {
-            Ok(Some(sweep)) if sweep.purged + sweep.errors > 0 => {
-                info!(?sweep, "Deleted the objects of covers nothing shows")
-            }
-            Ok(_) => {}
-            Err(error) => warn!(error = format!("{error:#}"), "Retention sweep failed"),
         }
     }
 }

@@ -79,6 +79,12 @@ pub struct WorkerSettings {
     /// wait this long.
     #[serde(rename = "claim_lease_secs", with = "secs")]
     pub claim_lease: Duration,
+    /// How long one attempt at a cover may take (download, decode, renditions) before its
+    /// claim is given back and it is retried, counted as a transient failure. Also how long a
+    /// duplicate delivery waits on another worker's claim (plus one lease). Far above what
+    /// the largest legal cover takes (seconds), far below RabbitMQ's consumer_timeout (30 min).
+    #[serde(rename = "processing_deadline_secs", with = "secs")]
+    pub processing_deadline: Duration,
     /// Encoder quality (1–100) of the renditions, JPEG and WebP alike.
     pub rendition_quality: u8,
     /// How long the objects of an upload nothing shows any more (superseded, failed, expired,
@@ -86,6 +92,12 @@ pub struct WorkerSettings {
     /// retention sweep deletes them.
     #[serde(rename = "retention_secs", with = "secs")]
     pub retention: Duration,
+    /// How often the retention sweep runs (one replica at a time).
+    #[serde(rename = "retention_interval_secs", with = "secs")]
+    pub retention_interval: Duration,
+    /// Uploads and replaced generations purged per sweep at most; the rest waits for the next
+    /// one, so a backlog (after an upgrade, say) is worked off in bounded runs.
+    pub retention_run_limit: u32,
 }
 
 impl Default for WorkerSettings {
@@ -103,8 +115,11 @@ impl Default for WorkerSettings {
             reconcile_interval: Duration::from_secs(30),
             reconcile_grace: Duration::from_secs(60),
             claim_lease: Duration::from_secs(15),
+            processing_deadline: Duration::from_secs(300),
             rendition_quality: 80,
             retention: Duration::from_secs(7 * 24 * 3600),
+            retention_interval: Duration::from_secs(300),
+            retention_run_limit: 5000,
         }
     }
 }
@@ -149,6 +164,20 @@ impl WorkerSettings {
         ensure!(
             self.claim_lease >= MIN_CLAIM_LEASE,
             "worker.claim_lease_secs (APP__WORKER__CLAIM_LEASE_SECS) must be at least 3"
+        );
+        ensure!(
+            !self.processing_deadline.is_zero(),
+            "worker.processing_deadline_secs (APP__WORKER__PROCESSING_DEADLINE_SECS) must be at \
+             least 1"
+        );
+        ensure!(
+            !self.retention_interval.is_zero(),
+            "worker.retention_interval_secs (APP__WORKER__RETENTION_INTERVAL_SECS) must be at \
+             least 1"
+        );
+        ensure!(
+            self.retention_run_limit > 0,
+            "worker.retention_run_limit (APP__WORKER__RETENTION_RUN_LIMIT) must be at least 1"
         );
         ensure!(
             (1..=100).contains(&self.rendition_quality),
@@ -203,7 +232,7 @@ mod tests {
     #[test]
     fn settings_that_cannot_work_are_refused_with_the_key() {
         type Spoil = fn(&mut WorkerSettings);
-        let cases: [(&str, Spoil); 6] = [
+        let cases: [(&str, Spoil); 9] = [
             ("worker.prefetch", |s| s.prefetch = 0),
             ("worker.max_attempts", |s| s.max_attempts = 6),
             ("worker.max_attempts", |s| s.max_attempts = 0),
@@ -214,6 +243,13 @@ mod tests {
                 s.memory_budget_bytes = 1000
             }),
             ("worker.rendition_quality", |s| s.rendition_quality = 0),
+            ("worker.processing_deadline_secs", |s| {
+                s.processing_deadline = Duration::ZERO
+            }),
+            ("worker.retention_interval_secs", |s| {
+                s.retention_interval = Duration::ZERO
+            }),
+            ("worker.retention_run_limit", |s| s.retention_run_limit = 0),
         ];
         for (key, spoil) in cases {
             let mut settings = WorkerSettings::default();

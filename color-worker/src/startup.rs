@@ -1,5 +1,6 @@
 //! Builds the worker from its settings and runs it until told to stop: the consumer, the
-//! reconciler and the operations HTTP endpoint share one processor and one shutdown signal.
+//! reconciler, the retention sweep and the operations HTTP endpoint share one processor and
+//! one shutdown signal.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -45,6 +46,7 @@ impl Worker {
             max_object_bytes: settings.worker.max_object_bytes,
             memory: MemoryBudget::new(settings.worker.memory_budget_bytes),
             claim_lease: settings.worker.claim_lease,
+            processing_deadline: settings.worker.processing_deadline,
             max_attempts: settings.worker.max_attempts,
             rendition_quality: settings.worker.rendition_quality,
             metrics: Metrics::new(),
@@ -82,6 +84,11 @@ impl Worker {
             self.settings.worker.clone(),
             shutdown.clone(),
         ));
+        let sweeper = tokio::spawn(crate::retention::run(
+            self.processor.clone(),
+            self.settings.worker.clone(),
+            shutdown.clone(),
+        ));
         let consumer = Consumer {
             amqp: self.settings.amqp.clone(),
             worker: self.settings.worker.clone(),
@@ -90,6 +97,7 @@ impl Worker {
         };
         consumer.run(shutdown.clone()).await;
         let _ = reconciler.await;
+        let _ = sweeper.await;
         server_handle.stop(true).await;
         let _ = http.await;
         info!("Worker stopped");

@@ -50,9 +50,18 @@ impl RenditionSize {
         }
     }
 
-    /// The object key of this rendition of `upload_id`. A retry writes the same keys again.
-    pub fn key(self, upload_id: Uuid) -> String {
-        format!("{RENDITIONS_PREFIX}{upload_id}/{}", self.as_str())
+    /// The object key of this rendition of `upload_id`'s claim `generation`. Every claim has
+    /// a generation of its own, so no two attempts write the same key and the bytes under a key
+    /// never change. Generation 0 is the renditions stored before generations existed.
+    pub fn key(self, upload_id: Uuid, generation: i32) -> String {
+        if generation == 0 {
+            format!("{RENDITIONS_PREFIX}{upload_id}/{}", self.as_str())
+        } else {
+            format!(
+                "{RENDITIONS_PREFIX}{upload_id}/{generation}/{}",
+                self.as_str()
+            )
+        }
     }
 }
 
@@ -91,9 +100,12 @@ pub struct StoredRendition {
     pub etag: String,
 }
 
-/// What the worker stores with an upload's outcome besides its colors.
+/// What the worker stores with an upload's outcome besides its colors: one generation's
+/// renditions (`cover_renditions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoverImage {
+    /// The claim generation the renditions were stored under (their keys and URLs).
+    pub generation: i32,
     /// BlurHash (4×3 components) of the cover, for a placeholder painted before it loads.
     pub blurhash: String,
     pub renditions: Vec<StoredRendition>,
@@ -114,8 +126,17 @@ mod tests {
 
     #[test]
     fn keys_are_outside_the_covers_prefix() {
-        let key = RenditionSize::Icon.key(Uuid::nil());
-        assert_eq!(key, "renditions/00000000-0000-0000-0000-000000000000/icon");
+        let key = RenditionSize::Icon.key(Uuid::nil(), 3);
+        assert_eq!(
+            key,
+            "renditions/00000000-0000-0000-0000-000000000000/3/icon"
+        );
         assert!(!key.starts_with(crate::keys::COVERS_PREFIX));
+    }
+
+    #[test]
+    fn generation_zero_keeps_the_keys_stored_before_generations() {
+        let key = RenditionSize::Large.key(Uuid::nil(), 0);
+        assert_eq!(key, "renditions/00000000-0000-0000-0000-000000000000/large");
     }
 }

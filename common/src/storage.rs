@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use s3::creds::Credentials;
 use s3::error::S3Error;
+use s3::serde_types::ObjectIdentifier;
 use s3::{Bucket, BucketConfiguration, PostPolicy, PostPolicyField, PostPolicyValue, Region};
 use secrecy::ExposeSecret;
 
@@ -217,11 +218,15 @@ impl Storage {
         })
     }
 
-    /// Reads a small object whole in one request (a rendition; `get` is for uploads, whose
-    /// size must be checked first).
-    pub async fn fetch(&self, key: &str) -> Result<Vec<u8>, StorageError> {
-        let response = self.bucket.get_object(key).await.map_err(classify)?;
-        Ok(response.into_bytes().into())
+    /// Streams an object (a rendition, to a client) in the chunks the store sends, never
+    /// holding it whole; `get` is for uploads, whose size must be checked first.
+    pub async fn stream(
+        &self,
+        key: &str,
+    ) -> Result<impl Stream<Item = Result<bytes::Bytes, StorageError>> + Send + 'static, StorageError>
+    {
+        let response = self.bucket.get_object_stream(key).await.map_err(classify)?;
+        Ok(response.bytes.map(|chunk| chunk.map_err(classify)))
     }
 
     /// Stores `bytes` at `key`, replacing any object there, and returns the stored object's
@@ -250,6 +255,26 @@ impl Storage {
 
     /// Creates the bucket unless it exists (local stacks and tests; production buckets are
     /// provisioned with the store).
+    /// Deletes `keys` in `DeleteObjects` requests of up to 1000 keys; a key with no object is
+    /// no error. Returns the keys the store refused to delete.
+    pub async fn delete_many(&self, keys: Vec<String>) -> Result<Vec<String>, StorageError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let objects: Vec<_> = keys.into_iter().map(ObjectIdentifier::new).collect();
+        let result = self
+            .bucket
+            .delete_objects(objects)
+            .await
+            .map_err(classify)?;
+        Ok(result
+            .errors
+            .into_iter()
+            .filter(|error| error.code != "NoSuchKey")
+            .map(|error| error.key)
+            .collect())
+    }
+
     pub async fn ensure_bucket(&self) -> anyhow::Result<()> {
         match self.probe().await {
             Ok(()) => return Ok(()),

@@ -138,10 +138,11 @@ pub struct Upload {
     pub player_color: Option<String>,
     pub player_color_light: Option<String>,
     pub player_color_dark: Option<String>,
-    /// The renditions stored with its outcome (none for uploads processed before renditions
-    /// existed).
+    /// The renditions stored with its latest outcome (none for uploads processed before
+    /// renditions existed), and the claim generation they were stored under.
     pub renditions: Option<Vec<StoredRendition>>,
     pub blurhash: Option<String>,
+    pub rendition_generation: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub uploaded_at: Option<DateTime<Utc>>,
@@ -193,8 +194,12 @@ pub async fn get(
                  COALESCE(u.collection_id, t.collection_id), u.object_key, u.status, u.error,
                  u.content_type, u.size, u.max_bytes, u.image_colors, u.player_color,
                  u.player_color_light, u.player_color_dark, u.created_at, u.expires_at,
-                 u.uploaded_at, u.processed_at, u.renditions, u.blurhash
+                 u.uploaded_at, u.processed_at, g.renditions, g.blurhash, g.generation
              FROM cover_uploads u LEFT JOIN tracks t ON t.id = u.track_id
+                 LEFT JOIN LATERAL (SELECT renditions, blurhash, generation
+                                    FROM cover_renditions
+                                    WHERE upload_id = u.id AND purge_started_at IS NULL
+                                    ORDER BY generation DESC LIMIT 1) g ON true
              WHERE u.id = $1 AND u.organization_id = $2 AND u.target_deleted_at IS NULL";
     query::opt(client, sql, &[&id, &organization_id], |row| Upload {
         id: row.get(0),
@@ -223,34 +228,55 @@ pub async fn get(
             .get::<_, Option<Json<Vec<StoredRendition>>>>(20)
             .map(|json| json.0),
         blurhash: row.get(21),
+        rendition_generation: row.get(22),
     })
     .await
 }
 
-/// Rendition `size` of upload `id`, if it may be served: the upload is applied, its target
-/// exists and its objects are not being deleted. No organization: the unguessable upload id
-/// is the capability, as on a CDN.
+/// Rendition `size` of generation `generation` of upload `id`, if it may be served: it was
+/// stored with an outcome, its target exists and its objects are not being deleted. Whatever
+/// the upload does next (processed again, failed) does not change what a generation serves.
+/// No organization: the unguessable upload id is the capability, as on a CDN.
 pub async fn served_rendition(
     client: &impl GenericClient,
     id: Uuid,
+    generation: i32,
     size: RenditionSize,
 ) -> Result<Option<StoredRendition>, tokio_postgres::Error> {
-    let sql = "SELECT r FROM cover_uploads u, jsonb_array_elements(u.renditions) r
-         WHERE u.id = $1 AND u.status = 'applied' AND u.target_deleted_at IS NULL
-           AND u.purge_started_at IS NULL AND r ->> 'type' = $2";
-    query::opt(client, sql, &[&id, &size.as_str()], |row| {
+    let sql = "SELECT r FROM cover_renditions g JOIN cover_uploads u ON u.id = g.upload_id,
+             jsonb_array_elements(g.renditions) r
+         WHERE g.upload_id = $1 AND g.generation = $2 AND g.purge_started_at IS NULL
+           AND u.target_deleted_at IS NULL AND u.purge_started_at IS NULL
+           AND r ->> 'type' = $3";
+    query::opt(client, sql, &[&id, &generation, &size.as_str()], |row| {
         row.get::<_, Json<StoredRendition>>(0).0
     })
     .await
 }
 
-/// Status of the upload stored under `key`, if there is one.
-pub async fn status_of(
+/// Where the upload under `key` stands, for a worker whose claim was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimState {
+    pub status: UploadStatus,
+    /// Its collection or track was deleted: it can never be applied.
+    pub target_deleted: bool,
+    /// The retention sweep is deleting its objects.
+    pub purging: bool,
+}
+
+/// The state of the upload stored under `key`, if there is one.
+pub async fn claim_state(
     client: &impl GenericClient,
     key: &str,
-) -> Result<Option<UploadStatus>, tokio_postgres::Error> {
-    let sql = "SELECT status FROM cover_uploads WHERE object_key = $1";
-    query::opt(client, sql, &[&key], |row| row.get(0)).await
+) -> Result<Option<ClaimState>, tokio_postgres::Error> {
+    let sql = "SELECT status, target_deleted_at IS NOT NULL, purge_started_at IS NOT NULL
+         FROM cover_uploads WHERE object_key = $1";
+    query::opt(client, sql, &[&key], |row| ClaimState {
+        status: row.get(0),
+        target_deleted: row.get(1),
+        purging: row.get(2),
+    })
+    .await
 }
 
 mod claims;
@@ -258,8 +284,11 @@ mod overdue;
 mod retention;
 
 pub use claims::{
-    Claim, Stored, claim, claim_replaced, fail, fail_unclaimed, finish, heartbeat, record_object,
-    release,
+    Claim, Release, Stored, Verdict, claim, claim_replaced, fail, fail_orphaned, fail_unclaimed,
+    finish, heartbeat, record_object, release,
 };
 pub use overdue::{Overdue, expire, take_overdue};
-pub use retention::{Purge, finish_purge, start_purge};
+pub use retention::{
+    GenerationPurge, Purge, finish_generation_purge, finish_purge, postpone_generation_purge,
+    postpone_purge, start_generation_purge, start_purge,
+};

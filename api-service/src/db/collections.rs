@@ -22,10 +22,11 @@ macro_rules! columns {
         "id, organization_id, creator_id, title, organization_index, metadata, image_colors,
          player_color, player_color_light, player_color_dark, player_subtitle,
          is_cover_overridable, is_theme_overridable, created_at, updated_at,
-         (SELECT jsonb_build_object('upload_id', u.id, 'renditions', u.renditions,
-                                    'blurhash', u.blurhash)
-          FROM cover_uploads u
-          WHERE u.id = collections.cover_upload_id AND u.renditions IS NOT NULL)"
+         (SELECT jsonb_build_object('upload_id', g.upload_id, 'generation', g.generation,
+                                    'renditions', g.renditions, 'blurhash', g.blurhash)
+          FROM cover_renditions g
+          WHERE g.upload_id = collections.cover_upload_id
+            AND g.generation = collections.cover_generation)"
     };
 }
 

@@ -25,12 +25,16 @@ macro_rules! columns {
          t.file_name, t.organization_index, t.\"order\", t.metadata, t.player_title,
          t.player_subtitle, t.player_color, t.player_color_light, t.player_color_dark,
          t.image_colors, t.track_status_id, t.created_at, t.updated_at,
-         (SELECT jsonb_build_object('upload_id', u.id, 'renditions', u.renditions,
-                                    'blurhash', u.blurhash)
-          FROM collections shown_by JOIN cover_uploads u ON u.id =
-              CASE WHEN t.cover_upload_id IS NOT NULL AND shown_by.is_cover_overridable
-                   THEN t.cover_upload_id ELSE shown_by.cover_upload_id END
-          WHERE shown_by.id = t.collection_id AND u.renditions IS NOT NULL)"
+         (SELECT jsonb_build_object('upload_id', g.upload_id, 'generation', g.generation,
+                                    'renditions', g.renditions, 'blurhash', g.blurhash)
+          FROM collections shown_by JOIN cover_renditions g
+            ON g.upload_id =
+                   CASE WHEN t.cover_upload_id IS NOT NULL AND shown_by.is_cover_overridable
+                        THEN t.cover_upload_id ELSE shown_by.cover_upload_id END
+           AND g.generation =
+                   CASE WHEN t.cover_upload_id IS NOT NULL AND shown_by.is_cover_overridable
+                        THEN t.cover_generation ELSE shown_by.cover_generation END
+          WHERE shown_by.id = t.collection_id)"
     };
 }
 

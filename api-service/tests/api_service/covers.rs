@@ -172,6 +172,7 @@ async fn a_handle_for_a_target_deleted_meanwhile_is_404_not_500() {
         storage: app.s3.storage().unwrap(),
         api: api_service::settings::ApiSettings::default(),
         lab_policy: String::new(),
+        cover_fetches: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
     };
     let client = app.db.pool.get().await.unwrap();
 

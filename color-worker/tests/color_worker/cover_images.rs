@@ -19,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 use crate::end_to_end::{applied, upload_image};
 use crate::support::TestWorker;
 
+/// Candidates one sweep may purge: more than any test makes.
+const RUN_LIMIT: u32 = 1000;
+
 const SIZES: [(&str, u32); 4] = [
     ("icon", 80),
     ("small", 200),
@@ -224,12 +227,13 @@ async fn a_track_shows_its_collection_cover_unless_it_has_its_own_and_may_show_i
     worker.finish().await;
 }
 
-/// Every object of upload `id`: the original under `key`, then the four renditions, `true`
-/// where the store has it.
+/// Every object of an applied upload: the original under `key`, then the four renditions of
+/// the generation its URLs name, `true` where the store has it.
 async fn objects_of(worker: &TestWorker, upload: &Value) -> Vec<bool> {
     let id: uuid::Uuid = upload["id"].as_str().unwrap().parse().unwrap();
+    let generation = generation_of(upload);
     let keys = std::iter::once(upload["object_key"].as_str().unwrap().to_owned())
-        .chain(RenditionSize::ALL.map(|size| size.key(id)));
+        .chain(RenditionSize::ALL.map(|size| size.key(id, generation)));
     let mut present = Vec::new();
     for key in keys {
         present.push(match worker.storage.head(&key).await {
@@ -239,6 +243,12 @@ async fn objects_of(worker: &TestWorker, upload: &Value) -> Vec<bool> {
         });
     }
     present
+}
+
+/// The generation in an upload's rendition URLs (`…/{upload_id}/{generation}/{size}`).
+fn generation_of(upload: &Value) -> i32 {
+    let url = upload["cover_image"]["icon"]["url"].as_str().unwrap();
+    url.rsplit('/').nth(1).unwrap().parse().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,13 +268,13 @@ async fn the_retention_sweep_deletes_what_nothing_shows_and_nothing_that_is_show
 
     // Within the retention period, nothing goes.
     let week = Duration::from_secs(7 * 24 * 3600);
-    let sweep = retention::sweep(sweeper.processor(), week, &no_shutdown)
+    let sweep = retention::sweep(sweeper.processor(), week, RUN_LIMIT, &no_shutdown)
         .await
         .unwrap();
     assert_eq!(sweep.unwrap().purged, 0);
     assert_eq!(objects_of(&worker, &replaced).await, [true; 5]);
 
-    let sweep = retention::sweep(sweeper.processor(), Duration::ZERO, &no_shutdown)
+    let sweep = retention::sweep(sweeper.processor(), Duration::ZERO, RUN_LIMIT, &no_shutdown)
         .await
         .unwrap()
         .expect("no other sweep holds the lock");
@@ -292,7 +302,8 @@ async fn the_retention_sweep_deletes_what_nothing_shows_and_nothing_that_is_show
         "{metrics}"
     );
 
-    let again = retention::sweep(sweeper.processor(), Duration::ZERO, &no_shutdown).await;
+    let again =
+        retention::sweep(sweeper.processor(), Duration::ZERO, RUN_LIMIT, &no_shutdown).await;
     assert_eq!(
         again.unwrap().unwrap().purged,
         0,
@@ -318,7 +329,8 @@ async fn the_sweep_never_deletes_the_shown_cover_while_newer_ones_are_applied() 
             let mut purged = 0;
             while !stop.is_cancelled() {
                 let no_shutdown = CancellationToken::new();
-                let sweep = retention::sweep(sweeper.processor(), Duration::ZERO, &no_shutdown);
+                let sweep =
+                    retention::sweep(sweeper.processor(), Duration::ZERO, RUN_LIMIT, &no_shutdown);
                 purged += sweep.await.unwrap().map_or(0, |sweep| sweep.purged);
             }
             purged

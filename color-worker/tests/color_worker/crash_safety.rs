@@ -78,7 +78,10 @@ async fn a_cover_whose_processing_never_finishes_fails_after_max_attempts() {
     let row = worker.wait_for_status(key.upload_id, "failed").await;
     assert_eq!(
         row.get::<_, Option<String>>("error").as_deref(),
-        Some("processing did not finish after 3 attempts")
+        Some(
+            "processing did not finish after 3 attempts; request a new upload handle to try \
+             another image"
+        )
     );
     assert_eq!(
         worker
@@ -117,6 +120,7 @@ async fn a_worker_whose_claim_was_taken_over_changes_nothing() {
         etag: Some("\"stale\"".into()),
     };
     let image = CoverImage {
+        generation: stale.generation,
         blurhash: "LEHV6nWB2yk8pyo0adR*.7kCMdnj".into(),
         renditions: Vec::new(),
     };
@@ -125,8 +129,12 @@ async fn a_worker_whose_claim_was_taken_over_changes_nothing() {
     uploads::record_object(&client, &stale, &stored)
         .await
         .unwrap();
-    uploads::release(&client, &stale).await.unwrap();
-    uploads::fail(&client, &stale, "stale").await.unwrap();
+    uploads::release(&client, &stale, uploads::Release::Transient)
+        .await
+        .unwrap();
+    uploads::fail(&client, &stale, "stale", uploads::Verdict::Object)
+        .await
+        .unwrap();
     assert_eq!(
         uploads::finish(&client, &stale, &colors, &image)
             .await

@@ -98,7 +98,9 @@ async fn store_outage_is_retried_until_the_store_is_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_given_back_during_an_outage_do_not_count_as_unfinished_starts() {
     let mut worker = TestWorker::start_with(|settings| {
-        settings.worker.max_attempts = 2;
+        // Transient failures count per upload, whatever delivery they hit: the two deliveries
+        // below fail once each, two of the three allowed.
+        settings.worker.max_attempts = 3;
         settings.worker.claim_lease = Duration::from_secs(3);
         // The first retries wait this long: time to see both and bring the store back.
         settings.worker.retry_backoff = Duration::from_secs(3);

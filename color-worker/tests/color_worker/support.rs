@@ -35,7 +35,7 @@ pub struct TestWorker {
     pub settings: Settings,
     pub http_port: u16,
     pub metrics: color_worker::metrics::Metrics,
-    pool: Pool,
+    pub pool: Pool,
     channel: Channel,
     connection: Connection,
     running: Option<(CancellationToken, JoinHandle<anyhow::Result<()>>)>,
@@ -98,6 +98,7 @@ impl TestWorker {
                 retry_backoff: Duration::from_millis(20),
                 reconcile_interval: Duration::from_secs(3600),
                 reconcile_grace: Duration::from_secs(3600),
+                retention_interval: Duration::from_secs(3600),
                 ..WorkerSettings::default()
             },
             ..Settings::default()

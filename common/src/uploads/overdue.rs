@@ -26,8 +26,9 @@ pub struct Overdue {
 /// first, and schedules their next check: after as long again as the upload has existed,
 /// at most an hour, so a handle that is never used costs a check per hour at most. One
 /// statement (no transaction held while the caller checks them); `SKIP LOCKED` lets
-/// replicas reconcile side by side without taking each other's rows. Uploads whose target was
-/// deleted are left to the retention sweep: nothing can be applied to them.
+/// replicas reconcile side by side without taking each other's rows. A dead worker's claim on
+/// an upload whose target was deleted is among them: processing it ends it as `failed`.
+/// (Pending uploads of a deleted target are failed by the delete itself.)
 pub async fn take_overdue(
     client: &impl GenericClient,
     grace: Duration,
@@ -38,7 +39,7 @@ pub async fn take_overdue(
          SET next_check_at = now() + least(greatest(now() - u.created_at, interval '1 second'),
                                            interval '1 hour')
          FROM (SELECT id FROM cover_uploads
-               WHERE status IN ('pending', 'processing') AND target_deleted_at IS NULL
+               WHERE status IN ('pending', 'processing')
                  AND (next_check_at IS NULL OR next_check_at <= now())
                  AND ((status = 'pending' AND created_at < now() - make_interval(secs => $1))
                       OR (status = 'processing'
