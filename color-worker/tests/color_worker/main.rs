@@ -11,6 +11,7 @@ mod end_to_end;
 // The memory-hostile images, shared with the end-to-end benchmark.
 #[path = "../../benches/hostile.rs"]
 mod hostile;
+mod hostile_clients;
 mod lab_browser;
 mod palette;
 mod processing;

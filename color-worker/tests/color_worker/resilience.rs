@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use common::keys::TargetKind;
-use common::testing::wait_until;
+use common::testing::{amqp_channel, queue_state, wait_until};
+use lapin::options::QueueDeleteOptions;
 
 use crate::support::{TestWorker, flat_png};
 
@@ -233,5 +234,66 @@ async fn database_outage_is_retried_and_the_pool_reconnects_when_postgres_is_bac
 
     worker.wait_for_status(key.upload_id, "applied").await;
     assert_eq!(worker.dead_letters().await, 0);
+    worker.finish().await;
+}
+
+/// The broker cancels the worker's consumer (its queue deleted here; RabbitMQ 4.3+ does the
+/// same when a delivery outlives `consumer_timeout`) while a delivery is still in flight,
+/// waiting on another live worker's claim. The worker consumes again at once: before, it
+/// waited for every delivery in flight to end first, and this one never did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_consumer_consumes_again_at_once_while_a_delivery_is_in_flight() {
+    let worker = TestWorker::start_with(|settings| {
+        // Longer than the test waits: the held delivery stays in flight throughout.
+        settings.worker.processing_deadline = Duration::from_secs(600);
+        settings.worker.shutdown_grace = Duration::ZERO;
+    })
+    .await;
+    let (_, held) = worker.pending_cover().await;
+    worker.upload(&held, &flat_png([10, 20, 30])).await;
+    // Claimed by a live worker elsewhere, whose heartbeat will not stop for an hour.
+    worker
+        .sql(
+            "UPDATE cover_uploads SET status = 'processing', attempts = 1,
+                 claimed_at = now(), heartbeat_at = now() + interval '1 hour'
+             WHERE id = $1",
+            &[&held.upload_id],
+        )
+        .await;
+    worker.notify(&held).await;
+    wait_until(
+        "the delivery to wait on the claim",
+        async || worker.metrics.in_flight.get(),
+        |&in_flight| in_flight == 1,
+    )
+    .await;
+
+    let (_connection, channel) = amqp_channel(&worker.settings.amqp).await.unwrap();
+    channel
+        .queue_delete(&worker.settings.amqp.queue, QueueDeleteOptions::default())
+        .await
+        .unwrap();
+    wait_until(
+        "the worker to declare its queue again and consume from it",
+        async || {
+            let (_connection, channel) = amqp_channel(&worker.settings.amqp).await.unwrap();
+            queue_state(&channel, &worker.settings.amqp.queue)
+                .await
+                .map(|queue| queue.consumer_count())
+                .unwrap_or(0)
+        },
+        |&consumers| consumers == 1,
+    )
+    .await;
+    let (_, next) = worker.pending_cover().await;
+    worker.upload(&next, &flat_png([200, 30, 40])).await;
+    worker.notify(&next).await;
+
+    worker.wait_for_status(next.upload_id, "applied").await;
+    assert_eq!(
+        worker.metrics.in_flight.get(),
+        1,
+        "the held delivery goes on"
+    );
     worker.finish().await;
 }
