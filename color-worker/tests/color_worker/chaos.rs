@@ -1,17 +1,29 @@
 //! The chaos run: real covers uploaded through the API as a client would, their MinIO events
 //! published with some dropped and some sent twice, poison covers mixed in, and while they
 //! are processed by two `color-worker` processes, workers killed with SIGKILL, RabbitMQ and
-//! Postgres restarted. It then waits until every upload is terminal and prints
-//! `N applied failed stuck double lost wall`; it fails unless nothing is stuck, nothing was
-//! applied twice, no good cover was lost and every poison cover failed with a reason.
+//! Postgres restarted. A hostile client acts on a fifth of the covers: deletes the collection
+//! before or while its cover is processed, uploads another image with the same handle while
+//! the first is processed, uploads the same bytes twice; once all is settled it uploads junk
+//! over shown covers and other images over others. It then waits until every upload is
+//! terminal and prints `N applied failed stuck double lost changed wall`; it fails unless
+//! nothing is stuck, nothing was applied twice (but re-uploads), no good cover was lost, every
+//! poison cover and every cover of a collection deleted first failed with a reason, no URL the
+//! API returned ever served other bytes, the covers junk was uploaded over are still shown,
+//! and both workers idle (under 5 % of a core over 10 s) once everything is terminal.
+//!
+//! The workers are `CHAOS_WORKER_BIN` when set (`scripts/chaos` builds a release binary: the
+//! debug build's unoptimized resizing would measure the build, not the product), else the
+//! test build's.
 //!
 //! It restarts the machine's RabbitMQ and Postgres, so it is ignored and runs alone:
 //! `scripts/chaos` (400 covers, 5 kills, 2 broker and 1 Postgres restarts), and a short run at
 //! the end of `scripts/test`. Sizes come from `CHAOS_COVERS`, `CHAOS_KILLS`,
 //! `CHAOS_BROKER_RESTARTS` and `CHAOS_POSTGRES_RESTARTS`.
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,7 +36,7 @@ use common::testing::{
 };
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use secrecy::ExposeSecret;
-use serde_json::json;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::hostile;
@@ -88,6 +100,40 @@ struct Cover {
     poison: bool,
 }
 
+/// What the hostile client does to a cover, chosen by its index (a fifth of the good ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Nothing,
+    /// Deletes the collection after the upload, before MinIO's event: must fail with a reason.
+    DeleteBefore,
+    /// Deletes the collection a moment after the event: any terminal state.
+    DeleteDuring,
+    /// Uploads another image with the same handle right after the event: applied (maybe twice).
+    Reupload,
+    /// Uploads the same bytes again with the same handle, notified again: applied once.
+    SameBytesTwice,
+}
+
+impl Act {
+    fn of(index: usize) -> Self {
+        match index % 20 {
+            1 => Act::DeleteBefore,
+            5 => Act::Reupload,
+            11 => Act::DeleteDuring,
+            15 => Act::SameBytesTwice,
+            _ => Act::Nothing,
+        }
+    }
+}
+
+/// An upload as the run made it.
+struct Uploaded {
+    upload_id: Uuid,
+    key: String,
+    collection_id: String,
+    handle: Value,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "kills workers, restarts RabbitMQ and Postgres: scripts/chaos, or scripts/test's short run"]
 async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
@@ -119,6 +165,8 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
     let mut last_fault = Instant::now();
     let mut good = HashSet::new();
     let mut poison = HashSet::new();
+    let mut acts = HashMap::new();
+    let mut uploaded = Vec::new();
     for (index, cover) in covers.iter().enumerate() {
         if every > 0
             && index > 0
@@ -139,11 +187,20 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
             }
             last_fault = Instant::now();
         }
-        let (upload_id, key) = upload_cover(&app, cover).await;
-        if cover.poison {
-            poison.insert(upload_id);
+        let upload = upload_cover(&app, cover).await;
+        let act = if cover.poison {
+            Act::Nothing
         } else {
-            good.insert(upload_id);
+            Act::of(index)
+        };
+        acts.insert(upload.upload_id, act);
+        if cover.poison {
+            poison.insert(upload.upload_id);
+        } else {
+            good.insert(upload.upload_id);
+        }
+        if act == Act::DeleteBefore {
+            delete_collection(&app, &upload.collection_id).await;
         }
         // 10% of the notifications never come, 5% come twice.
         let sends = match index % 20 {
@@ -151,37 +208,107 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
             7 => 2,
             _ => 1,
         };
+        let bucket = app.s3.settings.bucket.clone();
+        let event = minio_event(&upload.key, "s3:ObjectCreated:Post", &bucket);
         for _ in 0..sends {
-            let bucket = &app.s3.settings.bucket;
-            let event = minio_event(&key, "s3:ObjectCreated:Post", bucket);
-            publish_until_confirmed(&mut connection, &mut channel, &amqp, bucket, &event).await;
+            publish_until_confirmed(&mut connection, &mut channel, &amqp, &bucket, &event).await;
         }
+        let again = match act {
+            Act::Reupload => Some(&covers[(index + 1) % covers.len()]),
+            Act::SameBytesTwice => Some(cover),
+            _ => None,
+        };
+        if let Some(again) = again.filter(|again| !again.poison) {
+            upload_again(&upload, again).await;
+            publish_until_confirmed(&mut connection, &mut channel, &amqp, &bucket, &event).await;
+        }
+        if act == Act::DeleteDuring {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            delete_collection(&app, &upload.collection_id).await;
+        }
+        uploaded.push(upload);
     }
 
     let uploads: Vec<Uuid> = good.iter().chain(&poison).copied().collect();
-    let settled = wait_until_within(
-        Duration::from_secs(600),
-        "every upload terminal",
-        async || open_uploads(&app, &uploads).await,
-        |open| *open == Some(0),
-    )
-    .await;
-    assert_eq!(settled, Some(0));
-    let report = report(&app, &good, &poison).await;
-    let wall = started.elapsed();
+    let settle = async || {
+        let settled = wait_until_within(
+            Duration::from_secs(600),
+            "every upload terminal",
+            async || open_uploads(&app, &uploads).await,
+            |open| *open == Some(0),
+        )
+        .await;
+        assert_eq!(settled, Some(0));
+    };
+    settle().await;
+    let report = report(&app, &good, &poison, &acts).await;
     let after_last_fault = report
         .last_applied
         .map(|at| at.saturating_duration_since(last_fault));
-    println!("N applied failed stuck double lost wall");
+
+    // Every URL the API shows now, and what it serves; then junk over some shown covers and
+    // other images over others, with their handles.
+    let mut served = BTreeMap::new();
+    let shown = shown_covers(&app, &uploaded, &acts).await;
+    for cover in shown.values() {
+        record_urls(&app, cover, &mut served).await;
+    }
+    let mut junked = Vec::new();
+    let junk = junk();
+    let bucket = app.s3.settings.bucket.clone();
+    for (n, upload) in uploaded
+        .iter()
+        .filter(|u| shown.contains_key(&u.upload_id))
+        .enumerate()
+    {
+        let replacement = match n % 20 {
+            0 => &junk,
+            10 => &covers[n % covers.len()],
+            _ => continue,
+        };
+        if replacement.poison {
+            continue;
+        }
+        upload_again(upload, replacement).await;
+        let event = minio_event(&upload.key, "s3:ObjectCreated:Post", &bucket);
+        publish_until_confirmed(&mut connection, &mut channel, &amqp, &bucket, &event).await;
+        if std::ptr::eq(replacement, &junk) {
+            junked.push(upload.upload_id);
+        }
+    }
+    settle().await;
+    let shown_after = shown_covers(&app, &uploaded, &acts).await;
+    for cover in shown_after.values() {
+        record_urls(&app, cover, &mut served).await;
+    }
+    let changed = changed_urls(&app, &served).await;
+    let dark = junked
+        .iter()
+        .filter(|id| {
+            shown_after.get(id).map(|cover| &cover["cover_image"])
+                != shown.get(id).map(|cover| &cover["cover_image"])
+        })
+        .count();
+    let busy = busy_workers(&workers).await;
+    let wall = started.elapsed();
+    println!("N applied failed stuck double lost changed wall");
     println!(
-        "{} {} {} {} {} {} {:.1}s",
+        "{} {} {} {} {} {} {} {:.1}s",
         uploads.len(),
         report.applied,
         report.failed,
         report.stuck,
         report.double,
         report.lost,
+        changed,
         wall.as_secs_f64()
+    );
+    println!(
+        "hostile: {} acts, {} URLs checked, {} junk uploads over shown covers ({dark} went dark); \
+         idle workers: {busy:?}",
+        acts.values().filter(|act| **act != Act::Nothing).count(),
+        served.len(),
+        junked.len(),
     );
     println!(
         "last cover applied {after_last_fault:?} after the last fault; worker logs in {:?}",
@@ -198,8 +325,21 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
         poison.len(),
         "poison covers that did not fail with a reason"
     );
+    assert_eq!(
+        report.orphans_open, 0,
+        "covers of deleted collections not failed with a reason"
+    );
+    assert_eq!(changed, 0, "URLs whose bytes changed or went away");
+    assert_eq!(dark, 0, "shown covers that junk uploaded over took away");
+    for (n, cpu) in busy.iter().enumerate() {
+        assert!(
+            *cpu < 0.05,
+            "worker {n} used {:.0} % of a core while idle",
+            cpu * 100.0
+        );
+    }
     // Kept when it failed, for reading.
-    if report.stuck + report.double + report.lost == 0 {
+    if report.stuck + report.double + report.lost + changed == 0 {
         drop(logs);
     } else {
         std::mem::forget(logs);
@@ -246,7 +386,11 @@ fn spawn_worker(app: &TestApp, amqp: &AmqpSettings, logs: &Path, n: usize) -> Wo
             .expect("worker log")
     };
     let s3 = &app.s3.settings;
-    Command::new(env!("CARGO_BIN_EXE_color-worker"))
+    let binary = std::env::var_os("CHAOS_WORKER_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_color-worker")),
+        PathBuf::from,
+    );
+    Command::new(binary)
         .arg("run")
         .env("APP__DATABASE__URL", app.db.settings.url.expose_secret())
         .env("APP__DATABASE__POOL_MAX_SIZE", "4")
@@ -355,7 +499,7 @@ fn poison_covers(good: &[Cover]) -> Vec<Cover> {
 
 /// A collection of its own (so no cover supersedes another), its handle, and the upload.
 /// Retried while the API answers 503 (Postgres restarting).
-async fn upload_cover(app: &TestApp, cover: &Cover) -> (Uuid, String) {
+async fn upload_cover(app: &TestApp, cover: &Cover) -> Uploaded {
     let created = wait_until_within(
         Duration::from_secs(120),
         "the API creating a collection",
@@ -373,9 +517,138 @@ async fn upload_cover(app: &TestApp, cover: &Cover) -> (Uuid, String) {
         "{}: the store answered {status}",
         cover.name
     );
-    let id = handle["id"].as_str().unwrap().parse().unwrap();
-    let key = handle["fields"]["key"].as_str().unwrap().to_owned();
-    (id, key)
+    Uploaded {
+        upload_id: handle["id"].as_str().unwrap().parse().unwrap(),
+        key: handle["fields"]["key"].as_str().unwrap().to_owned(),
+        collection_id: created.ok()["collection"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        handle,
+    }
+}
+
+/// Another POST with the upload's handle (still valid: handles last an hour).
+async fn upload_again(upload: &Uploaded, cover: &Cover) {
+    let status = upload_form(&upload.handle, cover).await;
+    assert!(
+        status.is_success(),
+        "{}: the store answered {status}",
+        cover.name
+    );
+}
+
+async fn upload_form(handle: &Value, cover: &Cover) -> reqwest::StatusCode {
+    upload(handle, cover.bytes.clone(), cover.content_type, None).await
+}
+
+fn junk() -> Cover {
+    Cover {
+        name: "junk".to_owned(),
+        bytes: b"<html>not a cover</html>".to_vec(),
+        content_type: "image/png",
+        poison: false,
+    }
+}
+
+/// Retried while the API answers 503 (Postgres restarting).
+async fn delete_collection(app: &TestApp, id: &str) {
+    let path = format!("/v1/collection/{id}");
+    wait_until_within(
+        Duration::from_secs(120),
+        "the API deleting a collection",
+        async || app.delete(&path).await,
+        |answer| answer.status.as_u16() != 503,
+    )
+    .await
+    .ok();
+}
+
+/// The collections (of uploads left alone or re-uploaded) that show a cover, by upload.
+async fn shown_covers(
+    app: &TestApp,
+    uploaded: &[Uploaded],
+    acts: &HashMap<Uuid, Act>,
+) -> HashMap<Uuid, Value> {
+    let mut shown = HashMap::new();
+    for upload in uploaded {
+        if !matches!(
+            acts[&upload.upload_id],
+            Act::Nothing | Act::Reupload | Act::SameBytesTwice
+        ) {
+            continue;
+        }
+        let answer = app
+            .get(&format!("/v1/collection/{}", upload.collection_id))
+            .await;
+        let collection = answer.ok()["collection"].clone();
+        if collection["cover_image"].is_object() {
+            shown.insert(upload.upload_id, collection);
+        }
+    }
+    shown
+}
+
+/// Fetches every rendition URL of `collection` not seen yet, recording a hash of its bytes.
+async fn record_urls(app: &TestApp, collection: &Value, served: &mut BTreeMap<String, u64>) {
+    for size in ["icon", "small", "regular", "large"] {
+        let url = collection["cover_image"][size]["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if let Entry::Vacant(unseen) = served.entry(url) {
+            let hash = fetch_hash(app, unseen.key())
+                .await
+                .unwrap_or_else(|| panic!("{} not served", unseen.key()));
+            unseen.insert(hash);
+        }
+    }
+}
+
+/// How many recorded URLs now serve other bytes, or nothing.
+async fn changed_urls(app: &TestApp, served: &BTreeMap<String, u64>) -> usize {
+    let mut changed = 0;
+    for (url, hash) in served {
+        if fetch_hash(app, url).await != Some(*hash) {
+            eprintln!("chaos: {url} changed");
+            changed += 1;
+        }
+    }
+    changed
+}
+
+async fn fetch_hash(app: &TestApp, url: &str) -> Option<u64> {
+    let response = app.client.get(url).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let mut hasher = DefaultHasher::new();
+    response.bytes().await.ok()?.hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The share of a core each worker process used over 10 s.
+async fn busy_workers(workers: &[WorkerProcess]) -> Vec<f64> {
+    let before: Vec<u64> = workers.iter().map(|w| cpu_ticks(w.0.id())).collect();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    workers
+        .iter()
+        .zip(before)
+        .map(|(worker, before)| (cpu_ticks(worker.0.id()) - before) as f64 / 100.0 / 10.0)
+        .collect()
+}
+
+/// User and system CPU time of a process, in clock ticks (100 per second on Linux).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("worker stat");
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
 /// Publishes like MinIO with its queue dir: retried, on a new connection, until confirmed.
@@ -434,10 +707,17 @@ struct Report {
     double: usize,
     lost: usize,
     poison_failed: usize,
+    /// Covers of collections deleted before their event that did not fail with the reason.
+    orphans_open: usize,
     last_applied: Option<Instant>,
 }
 
-async fn report(app: &TestApp, good: &HashSet<Uuid>, poison: &HashSet<Uuid>) -> Report {
+async fn report(
+    app: &TestApp,
+    good: &HashSet<Uuid>,
+    poison: &HashSet<Uuid>,
+    acts: &HashMap<Uuid, Act>,
+) -> Report {
     let client = app.db.pool.get().await.expect("db");
     let ids: Vec<Uuid> = good.iter().chain(poison).copied().collect();
     let rows = client
@@ -448,11 +728,18 @@ async fn report(app: &TestApp, good: &HashSet<Uuid>, poison: &HashSet<Uuid>) -> 
         )
         .await
         .expect("uploads");
+    // A re-upload with another image is applied again, rightly.
+    let reuploaded: Vec<Uuid> = acts
+        .iter()
+        .filter(|(_, act)| **act == Act::Reupload)
+        .map(|(id, _)| *id)
+        .collect();
     let double: i64 = client
         .query_one(
             "SELECT count(*) FROM (SELECT upload_id FROM chaos_applications
+                 WHERE upload_id <> ALL($1)
                  GROUP BY upload_id HAVING count(*) > 1) twice",
-            &[],
+            &[&reuploaded],
         )
         .await
         .expect("audit")
@@ -464,6 +751,7 @@ async fn report(app: &TestApp, good: &HashSet<Uuid>, poison: &HashSet<Uuid>) -> 
         double: double as usize,
         lost: 0,
         poison_failed: 0,
+        orphans_open: 0,
         last_applied: None,
     };
     let now = Instant::now();
@@ -483,7 +771,13 @@ async fn report(app: &TestApp, good: &HashSet<Uuid>, poison: &HashSet<Uuid>) -> 
             "pending" | "processing" => report.stuck += 1,
             _ => {}
         }
-        if good.contains(&id) && status != "applied" {
+        let act = acts[&id];
+        if act == Act::DeleteBefore {
+            if status != "failed" || error.as_deref() != Some("the collection was deleted") {
+                eprintln!("chaos: cover of a deleted collection {id} ended {status}: {error:?}");
+                report.orphans_open += 1;
+            }
+        } else if good.contains(&id) && act != Act::DeleteDuring && status != "applied" {
             eprintln!("chaos: good cover {id} ended {status}: {error:?}");
             report.lost += 1;
         }
