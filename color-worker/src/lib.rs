@@ -2,6 +2,7 @@
 //! colors, stores its renditions and applies both to its collection or track; deletes the
 //! objects of covers nothing shows any more (`retention`).
 
+pub mod backfill;
 pub mod budget;
 pub mod cli;
 pub mod consumer;

@@ -1,5 +1,6 @@
 //! color-worker: `run` consumes cover notifications, `healthcheck` probes a running worker,
-//! `extract` prints the colors files would get (and writes their renditions).
+//! `extract` prints the colors files would get (and writes their renditions), `backfill`
+//! renders covers applied before renditions existed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,17 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         renditions: Option<PathBuf>,
     },
+    /// Render the covers applied before renditions existed (collections and tracks showing
+    /// `cover_image: null` with colors), beside running workers. Idempotent and resumable:
+    /// run it again after an interruption. Prints what it did as JSON.
+    Backfill {
+        /// Covers rendered per second at most.
+        #[arg(long, default_value_t = 2.0)]
+        per_second: f64,
+        /// Stop after this many covers (the next run goes on from there).
+        #[arg(long)]
+        limit: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +63,7 @@ fn main() -> ExitCode {
         Command::Extract { files, renditions } => {
             color_worker::cli::extract(&settings, &files, renditions.as_deref())
         }
+        Command::Backfill { per_second, limit } => backfill(settings, per_second, limit),
     };
     match result {
         Ok(code) => code,
@@ -74,6 +87,19 @@ fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         worker.run_until_stopped(shutdown).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn backfill(settings: Settings, per_second: f64, limit: Option<u64>) -> anyhow::Result<ExitCode> {
+    common::telemetry::init(&settings.telemetry)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let processor = color_worker::process::Processor::new(&settings)?;
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        let done = color_worker::backfill::run(&processor, per_second, limit, &shutdown).await?;
+        println!("{}", serde_json::to_string(&done)?);
         Ok(ExitCode::SUCCESS)
     })
 }

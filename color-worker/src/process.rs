@@ -14,12 +14,14 @@ use common::uploads::{self, Claim, Release, Stored, UploadStatus, Verdict};
 use deadpool_postgres::Pool;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+use uuid::Uuid;
 
 use crate::budget::MemoryBudget;
 use crate::metrics::Metrics;
 use crate::outcome::{Dependency, Failure, FailureKind, Outcome};
 use crate::palette::{self, Limits};
 use crate::renditions::{self, Rendition};
+use crate::settings::Settings;
 
 /// A failure worth retrying: `dependency` was unavailable.
 #[derive(Debug)]
@@ -73,6 +75,24 @@ enum Attempt {
 }
 
 impl Processor {
+    /// The processor `settings` describe. Connects nothing yet: the pool connects on first
+    /// use and the store on every request.
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let worker = &settings.worker;
+        Ok(Self {
+            pool: common::db::pool(&settings.database)?,
+            storage: Storage::new(&settings.s3)?,
+            limits: worker.limits(),
+            max_object_bytes: worker.max_object_bytes,
+            memory: MemoryBudget::new(worker.memory_budget_bytes),
+            claim_lease: worker.claim_lease,
+            processing_deadline: worker.processing_deadline,
+            max_attempts: worker.max_attempts,
+            rendition_quality: worker.rendition_quality,
+            metrics: Metrics::new(),
+        })
+    }
+
     /// Handles the cover stored under `key` (already unescaped) on its `attempt`-th delivery
     /// (1-based). Cancelling `abandon` gives the claim back and ends with
     /// [`Outcome::Abandoned`].
@@ -379,60 +399,81 @@ impl Processor {
         if let Err(error) = self.record_object(upload, &stored).await {
             return Attempt::Transient(Transient::database(error));
         }
-        let bytes = object.bytes;
+        let (colors, blurhash, renditions) = match self.decode(object.bytes).await {
+            Ok(decoded) => decoded,
+            Err(failure) => return Attempt::Failed(failure),
+        };
+        match self
+            .store_renditions(upload.id, upload.generation, blurhash, renditions)
+            .await
+        {
+            Ok(image) => Attempt::Analysed(colors, image),
+            Err(error) => Attempt::Transient(Transient::storage(error)),
+        }
+    }
+
+    /// Colors, BlurHash and the four renditions of `bytes`, decoded on a blocking thread once
+    /// the memory budget admits it.
+    pub(crate) async fn decode(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Result<(CoverColors, String, Vec<Rendition>), Failure> {
         let limits = self.limits.clone();
-        let needed = match palette::memory_needed(&bytes, &limits) {
-            Ok(needed) => needed,
-            Err(error) => return failed(FailureKind::of(&error), error.to_string()),
-        };
-        let permit = match self.memory.admit(needed).await {
-            Ok(permit) => permit,
-            Err(refused) => return failed(FailureKind::OverMemoryBudget, refused.to_string()),
-        };
-        // A panic here is the decoder's bug triggered by this file: retrying cannot help.
+        let failure = |kind, message: String| Failure { kind, message };
+        let needed = palette::memory_needed(&bytes, &limits)
+            .map_err(|error| failure(FailureKind::of(&error), error.to_string()))?;
+        let permit = self
+            .memory
+            .admit(needed)
+            .await
+            .map_err(|refused| failure(FailureKind::OverMemoryBudget, refused.to_string()))?;
         let quality = self.rendition_quality;
         let decode = move || {
             let _admitted = permit;
-            let analysis = palette::analyse(&bytes, &limits).map_err(|error| Failure {
-                kind: FailureKind::of(&error),
-                message: error.to_string(),
-            })?;
-            let renditions =
-                renditions::render(&analysis.image, quality).map_err(|error| Failure {
-                    kind: FailureKind::RenditionFailed,
-                    message: error.to_string(),
-                })?;
+            let analysis = palette::analyse(&bytes, &limits)
+                .map_err(|error| failure(FailureKind::of(&error), error.to_string()))?;
+            let renditions = renditions::render(&analysis.image, quality)
+                .map_err(|error| failure(FailureKind::RenditionFailed, error.to_string()))?;
             Ok((analysis.colors, analysis.blurhash, renditions))
         };
-        let (colors, blurhash, renditions) = match tokio::task::spawn_blocking(decode).await {
-            Err(_) => return failed(FailureKind::DecoderCrashed, "the image crashed the decoder"),
-            Ok(Err(failure)) => return Attempt::Failed(failure),
-            Ok(Ok(analysed)) => analysed,
-        };
+        // A panic here is the decoder's bug triggered by this file: retrying cannot help.
+        tokio::task::spawn_blocking(decode)
+            .await
+            .unwrap_or_else(|_| {
+                Err(failure(
+                    FailureKind::DecoderCrashed,
+                    "the image crashed the decoder".to_owned(),
+                ))
+            })
+    }
+
+    /// Stores the renditions of `upload` under `generation`, one key per size.
+    pub(crate) async fn store_renditions(
+        &self,
+        upload: Uuid,
+        generation: i32,
+        blurhash: String,
+        renditions: Vec<Rendition>,
+    ) -> Result<CoverImage, StorageError> {
         let stored = renditions
             .into_iter()
-            .map(|rendition| self.store_rendition(upload, rendition));
-        match futures::future::try_join_all(stored).await {
-            Ok(renditions) => Attempt::Analysed(
-                colors,
-                CoverImage {
-                    generation: upload.generation,
-                    blurhash,
-                    renditions,
-                },
-            ),
-            Err(error) => Attempt::Transient(Transient::storage(error)),
-        }
+            .map(|rendition| self.store_rendition(upload, generation, rendition));
+        Ok(CoverImage {
+            generation,
+            blurhash,
+            renditions: futures::future::try_join_all(stored).await?,
+        })
     }
 
     /// Stores one rendition under its claim's generation: a worker whose claim was taken over
     /// cannot overwrite what the new owner stores, nor the bytes an earlier URL serves.
     async fn store_rendition(
         &self,
-        upload: &Claim,
+        upload: Uuid,
+        generation: i32,
         rendition: Rendition,
     ) -> Result<StoredRendition, StorageError> {
-        let key = rendition.size.key(upload.id, upload.generation);
+        let key = rendition.size.key(upload, generation);
         let etag = self
             .storage
             .put(&key, &rendition.bytes, rendition.content_type)

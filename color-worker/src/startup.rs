@@ -7,13 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use common::storage::Storage;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::budget::MemoryBudget;
 use crate::consumer::Consumer;
-use crate::metrics::Metrics;
 use crate::process::Processor;
 use crate::settings::Settings;
 
@@ -27,8 +24,6 @@ impl Worker {
     /// Connects nothing yet (the pool and the consumer connect lazily and retry), so a
     /// worker starts even while a dependency is down and reports it on /readyz.
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = common::db::pool(&settings.database)?;
-        let storage = Storage::new(&settings.s3)?;
         let listener = TcpListener::bind((
             settings.worker.http_host.as_str(),
             settings.worker.http_port,
@@ -39,18 +34,7 @@ impl Worker {
                 settings.worker.http_port
             )
         })?;
-        let processor = Processor {
-            pool,
-            storage,
-            limits: settings.worker.limits(),
-            max_object_bytes: settings.worker.max_object_bytes,
-            memory: MemoryBudget::new(settings.worker.memory_budget_bytes),
-            claim_lease: settings.worker.claim_lease,
-            processing_deadline: settings.worker.processing_deadline,
-            max_attempts: settings.worker.max_attempts,
-            rendition_quality: settings.worker.rendition_quality,
-            metrics: Metrics::new(),
-        };
+        let processor = Processor::new(&settings)?;
         Ok(Self {
             settings,
             processor,

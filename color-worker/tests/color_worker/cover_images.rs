@@ -360,3 +360,73 @@ async fn the_sweep_never_deletes_the_shown_cover_while_newer_ones_are_applied() 
     );
     worker.finish().await;
 }
+
+/// Covers applied before renditions existed show colors and `cover_image: null`. `backfill`
+/// renders them beside the running worker: their collections then link four served URLs and
+/// a blurhash, a cover whose original is gone is reported and left as it was, and a second
+/// run finds nothing more to render.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_renders_covers_applied_before_renditions_and_a_second_run_renders_nothing() {
+    let app = TestApp::spawn().await;
+    let worker = TestWorker::start_over(&app.db, &app.s3, |_| {}).await;
+    let old = format!("/v1/collection/{}", app.collection_id("Old").await);
+    let gone = format!(
+        "/v1/collection/{}",
+        app.collection_id("Original gone").await
+    );
+    apply_cover(&app, &worker, &old, jpeg(1000, 1000), "image/jpeg").await;
+    let lost = apply_cover(&app, &worker, &gone, jpeg(900, 900), "image/jpeg").await;
+    // As migration V0006 leaves covers from before V0005: colors, and no renditions.
+    worker.sql("DELETE FROM cover_renditions", &[]).await;
+    worker
+        .sql(
+            "UPDATE cover_uploads SET renditions = NULL, blurhash = NULL",
+            &[],
+        )
+        .await;
+    let lost_id: uuid::Uuid = lost["id"].as_str().unwrap().parse().unwrap();
+    let lost_key: String = worker
+        .sql(
+            "SELECT object_key FROM cover_uploads WHERE id = $1",
+            &[&lost_id],
+        )
+        .await[0]
+        .get(0);
+    worker.storage.delete(&lost_key).await.unwrap();
+    let before = app.get(&old).await.ok()["collection"].clone();
+    assert_eq!(before["cover_image"], Value::Null);
+    assert!(before["player_color"].is_string());
+
+    let processor = color_worker::process::Processor::new(&worker.settings).unwrap();
+    let backfill = async || {
+        let shutdown = CancellationToken::new();
+        color_worker::backfill::run(&processor, 1000.0, None, &shutdown)
+            .await
+            .unwrap()
+    };
+    let done = backfill().await;
+
+    assert_eq!((done.rendered, done.failed), (1, 1), "{done:?}");
+    let after = app.get(&old).await.ok()["collection"].clone();
+    assert_eq!(after["player_color"], before["player_color"], "colors kept");
+    assert_eq!(after["blurhash"].as_str().map(str::len), Some(28));
+    for (size, side) in SIZES {
+        let url = after["cover_image"][size]["url"].as_str().expect(size);
+        let response = anyone().get(url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        let image = image::load_from_memory(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!((image.width(), image.height()), (side, side), "{size}");
+    }
+    let still = app.get(&gone).await.ok()["collection"].clone();
+    assert_eq!(still["cover_image"], Value::Null);
+    assert!(still["player_color"].is_string());
+
+    let again = backfill().await;
+    assert_eq!((again.rendered, again.failed), (0, 1), "{again:?}");
+    assert_eq!(
+        app.get(&old).await.ok()["collection"]["cover_image"],
+        after["cover_image"],
+        "the rendered cover is not rendered again"
+    );
+    worker.finish().await;
+}
