@@ -1,9 +1,10 @@
 //! The chaos run: real covers uploaded through the API as a client would, their MinIO events
 //! published with some dropped and some sent twice, poison covers mixed in, and while they
 //! are processed by two `color-worker` processes, workers killed with SIGKILL, RabbitMQ and
-//! Postgres restarted. A hostile client acts on a fifth of the covers: deletes the collection
+//! Postgres restarted. A hostile client acts on a quarter of the covers: deletes the collection
 //! before or while its cover is processed, uploads another image with the same handle while
-//! the first is processed, uploads the same bytes twice; once all is settled it uploads junk
+//! the first is processed, uploads the same bytes twice, has the handle expire between the
+//! upload and its event; once all is settled it uploads junk
 //! over shown covers and other images over others. It then waits until every upload is
 //! terminal and prints `N applied failed stuck double lost changed wall`; it fails unless
 //! nothing is stuck, nothing was applied twice (but re-uploads), no good cover was lost, every
@@ -100,7 +101,7 @@ struct Cover {
     poison: bool,
 }
 
-/// What the hostile client does to a cover, chosen by its index (a fifth of the good ones).
+/// What the hostile client does to a cover, chosen by its index (a quarter of the good ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Act {
     Nothing,
@@ -112,6 +113,9 @@ enum Act {
     Reupload,
     /// Uploads the same bytes again with the same handle, notified again: applied once.
     SameBytesTwice,
+    /// The handle expires (in the database) after its form was used and before MinIO's event:
+    /// an upload that raced the expiry, which the store accepted: applied.
+    AfterExpiry,
 }
 
 impl Act {
@@ -121,6 +125,7 @@ impl Act {
             5 => Act::Reupload,
             11 => Act::DeleteDuring,
             15 => Act::SameBytesTwice,
+            17 => Act::AfterExpiry,
             _ => Act::Nothing,
         }
     }
@@ -199,8 +204,10 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
         } else {
             good.insert(upload.upload_id);
         }
-        if act == Act::DeleteBefore {
-            delete_collection(&app, &upload.collection_id).await;
+        match act {
+            Act::DeleteBefore => delete_collection(&app, &upload.collection_id).await,
+            Act::AfterExpiry => expire_handle(&app, upload.upload_id).await,
+            _ => {}
         }
         // 10% of the notifications never come, 5% come twice.
         let sends = match index % 20 {
@@ -552,6 +559,21 @@ fn junk() -> Cover {
 }
 
 /// Retried while the API answers 503 (Postgres restarting).
+/// Ends the upload's handle as far as the database knows; its form was already used.
+async fn expire_handle(app: &TestApp, upload: Uuid) {
+    let sql = "UPDATE cover_uploads SET expires_at = now() - interval '1 second' WHERE id = $1";
+    wait_until_within(
+        Duration::from_secs(120),
+        "the database expiring a handle",
+        async || match app.db.pool.get().await {
+            Ok(client) => client.execute(sql, &[&upload]).await.is_ok(),
+            Err(_) => false,
+        },
+        |expired| *expired,
+    )
+    .await;
+}
+
 async fn delete_collection(app: &TestApp, id: &str) {
     let path = format!("/v1/collection/{id}");
     wait_until_within(
@@ -574,7 +596,7 @@ async fn shown_covers(
     for upload in uploaded {
         if !matches!(
             acts[&upload.upload_id],
-            Act::Nothing | Act::Reupload | Act::SameBytesTwice
+            Act::Nothing | Act::Reupload | Act::SameBytesTwice | Act::AfterExpiry
         ) {
             continue;
         }
