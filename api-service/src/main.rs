@@ -27,6 +27,8 @@ enum Command {
     Admin(Admin),
     /// Exit 0 if the local server's /healthz answers 200, else 1 (container health checks).
     Healthcheck,
+    /// Print the OpenAPI document (what `/openapi.json` serves), for client generators.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -54,6 +56,11 @@ enum Admin {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        // Needs no settings: generators run it anywhere.
+        println!("{}", api_service::openapi::document());
+        return Ok(());
+    }
     let settings = Settings::load()?;
     common::telemetry::init(&settings.telemetry)?;
     match cli.command {
@@ -86,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Openapi => unreachable!("answered before the settings are loaded"),
         Command::Healthcheck => {
             if let Err(error) = healthcheck(settings.api.port) {
                 eprintln!("unhealthy: {error:#}");
