@@ -8,9 +8,7 @@ use common::colors::ImageColor;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{
-    AnyOfBuilder, ArrayBuilder, ObjectBuilder, Ref, Schema, SchemaType, Type,
-};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::ApiError;
@@ -54,8 +52,11 @@ fn no_nul() -> ObjectBuilder {
         .pattern(Some("^[^\\u0000]*$"))
 }
 
-/// Schema of `metadata`: any JSON object, but no key or string in it may hold U+0000 (as
-/// `input::parse_json` enforces). Recursive through `JsonValue`.
+/// Schema of `metadata`: any JSON object, described as generated clients take it (a plain
+/// JSON object, as the vendor's clients treat it). No key or string in it may hold U+0000
+/// (`input::parse_json` refuses it with 400); the keys' pattern says so, the description for
+/// the nested values, which a recursive "any JSON" schema would say at the price of clients
+/// that generators cannot build.
 pub struct JsonObject;
 
 impl PartialSchema for JsonObject {
@@ -63,32 +64,15 @@ impl PartialSchema for JsonObject {
         ObjectBuilder::new()
             .schema_type(Type::Object)
             .property_names(Some(no_nul()))
-            .additional_properties(Some(Ref::from_schema_name("JsonValue")))
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .description(Some(
+                "Any JSON object; no key or string in it may contain U+0000 (400 otherwise).",
+            ))
             .into()
     }
 }
 
-impl ToSchema for JsonObject {
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        schemas.push(("JsonValue".to_owned(), JsonValue::schema()));
-        schemas.push(("Text".to_owned(), Text::schema()));
-    }
-}
-
-/// Any JSON value inside a [`JsonObject`].
-struct JsonValue;
-
-impl PartialSchema for JsonValue {
-    fn schema() -> RefOr<Schema> {
-        let scalars = [Type::Null, Type::Boolean, Type::Number];
-        AnyOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(SchemaType::from_iter(scalars)))
-            .item(Ref::from_schema_name("Text"))
-            .item(ArrayBuilder::new().items(Ref::from_schema_name("JsonValue")))
-            .item(Ref::from_schema_name("JsonObject"))
-            .into()
-    }
-}
+impl ToSchema for JsonObject {}
 
 // Read as `f64` so that a value just outside a range is refused rather than rounded into it
 // by the `f32` of the stored form; the schema also describes the elements responses carry.
