@@ -59,7 +59,7 @@ pub struct Collection {
     pub title: String,
     pub organization_index: i64,
     /// The client's JSON object, as PostgreSQL's `jsonb` normalizes it.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::body_fields::JsonObject)]
     pub metadata: Metadata,
     #[serde(flatten)]
     pub colors: Colors,

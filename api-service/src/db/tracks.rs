@@ -74,7 +74,7 @@ pub struct Track {
     pub organization_index: i64,
     pub order: Option<i32>,
     /// The client's JSON object, as PostgreSQL's `jsonb` normalizes it.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::body_fields::JsonObject)]
     pub metadata: Metadata,
     pub player_title: Option<String>,
     pub player_subtitle: Option<String>,
