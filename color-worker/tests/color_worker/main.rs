@@ -9,6 +9,7 @@ mod cover_images;
 mod crash_safety;
 mod end_to_end;
 // The memory-hostile images, shared with the end-to-end benchmark.
+mod generated_clients;
 #[path = "../../benches/hostile.rs"]
 mod hostile;
 mod hostile_clients;

@@ -7,7 +7,7 @@ use std::fmt;
 use std::io::Cursor;
 use std::time::Duration;
 
-use api_service::testing::seed;
+use api_service::testing::{TestApp, seed};
 use chrono::TimeDelta;
 use color_worker::settings::{Settings, WorkerSettings};
 use color_worker::startup::Worker;
@@ -441,4 +441,49 @@ pub async fn run(command: &mut std::process::Command) {
         .unwrap()
         .expect(&description);
     assert!(status.success(), "{description}: {status}");
+}
+
+/// Runs a script to its end within `limit`, its output going to files (a script that prints a
+/// lot cannot block on a pipe); returns its stdout, or panics with both outputs unless it
+/// succeeded in time.
+pub async fn run_script(mut command: std::process::Command, limit: Duration) -> String {
+    let stdout = tempfile::NamedTempFile::new().unwrap();
+    let stderr = tempfile::NamedTempFile::new().unwrap();
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout.reopen().unwrap())
+        .stderr(stderr.reopen().unwrap())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{command:?}: {error}"));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let out = std::fs::read_to_string(stdout.path()).unwrap();
+    let err = std::fs::read_to_string(stderr.path()).unwrap();
+    match status {
+        Some(status) if status.success() => out,
+        Some(status) => panic!("{command:?} failed ({status}):\n{out}\n{err}"),
+        None => panic!("{command:?} still running after {limit:?}:\n{out}\n{err}"),
+    }
+}
+
+/// The stack a browser or a generated client drives, as `scripts/dev` runs it: uploads of
+/// real photos allowed (the tests' usual 64 KiB limit is for testing the limit), and a worker
+/// whose reconciler finds them (s3s-fs sends no bucket notifications).
+pub async fn script_stack() -> (TestApp, TestWorker) {
+    let app = TestApp::spawn_with(|settings| settings.api.upload_max_bytes = 8 << 20).await;
+    let worker = TestWorker::start_over(&app.db, &app.s3, |settings| {
+        settings.worker.reconcile_interval = Duration::from_millis(500);
+        settings.worker.reconcile_grace = Duration::from_secs(1);
+    })
+    .await;
+    (app, worker)
 }
