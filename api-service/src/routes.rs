@@ -9,6 +9,8 @@ pub mod health;
 pub mod lab;
 pub mod tracks;
 
+use actix_web::http::header::CACHE_CONTROL;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, web};
 
 use crate::error::ApiError;
@@ -41,6 +43,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource!("/lab/lab.css", get => lab::style))
         .service(
             web::scope("/v1")
+                // Answers for an API key are the caller's own: no cache keeps them. Cover
+                // images set their own (public, immutable).
+                .wrap(DefaultHeaders::new().add((CACHE_CONTROL, "no-store")))
                 .service(resource!("/collection",
                     get => collections::list::handler,
                     post => collections::create::handler,

@@ -105,3 +105,25 @@ async fn collections_are_listed_oldest_first_with_limit_and_offset() {
     let past_end = app.get("/v1/collection?offset=3").await;
     assert_eq!(past_end.ok()["collections"], json!([]));
 }
+
+/// What one organization's key reads is its own: no shared cache may keep it, nor its
+/// errors (a 404 or a 401 cached by a proxy would answer the next caller).
+#[tokio::test]
+async fn answers_to_api_keys_are_never_cached() {
+    let app = TestApp::spawn().await;
+    let id = app.collection_id("Private").await;
+    let get = reqwest::Method::GET;
+    for request in [
+        app.request(get.clone(), "/v1/collection"),
+        app.request(get.clone(), &format!("/v1/collection/{id}")),
+        app.request(
+            get.clone(),
+            &format!("/v1/collection/{}", uuid::Uuid::new_v4()),
+        ),
+        app.request(get, "/v1/collection").bearer_auth("ck_wrong"),
+    ] {
+        let response = request.send().await.unwrap();
+        let url = response.url().clone();
+        assert_eq!(response.headers()["cache-control"], "no-store", "{url}");
+    }
+}
