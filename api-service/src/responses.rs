@@ -176,9 +176,7 @@ pub struct CoverImage {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RenditionLink {
-    /// `icon` (80 px), `small` (200), `regular` (400) or `large` (800).
     #[serde(rename = "type")]
-    #[schema(value_type = String, example = "regular")]
     pub kind: RenditionSize,
     #[schema(example = 400)]
     pub width: u32,

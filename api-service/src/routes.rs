@@ -5,6 +5,7 @@
 pub mod collections;
 pub mod cover_images;
 pub mod cover_uploads;
+pub mod docs;
 pub mod health;
 pub mod lab;
 pub mod tracks;
@@ -32,8 +33,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(resource!("/healthz", get => health::live))
         .service(resource!("/readyz", get => health::ready))
-        .service(resource!("/openapi.json", get => crate::openapi::serve))
-        .service(resource!("/docs", get => lab::docs))
+        .service(resource!("/openapi.json", get => docs::openapi_json))
+        .service(resource!("/docs", get => docs::docs))
         .service(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                 .config(utoipa_swagger_ui::Config::from("/openapi.json")),

@@ -12,9 +12,11 @@ use uuid::Uuid;
 /// bucket notification.
 pub const RENDITIONS_PREFIX: &str = "renditions/";
 
-/// A rendition size, by its name in the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// The one list of sizes: the OpenAPI document's `SizeName` is this enum.
+/// A rendition size: `icon` (80 px), `small` (200), `regular` (400) or `large` (800).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = SizeName)]
 pub enum RenditionSize {
     Icon,
     Small,

@@ -26,17 +26,6 @@ use uuid::Uuid;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
-/// The four sizes as the OpenAPI document names them (parsed as `RenditionSize`).
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)] // a schema only
-pub enum SizeName {
-    Icon,
-    Small,
-    Regular,
-    Large,
-}
-
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// A 404 may become a 200 (a cover being processed is not linked yet, but its URL can be
 /// guessed by nobody): cached briefly, so a CDN absorbs repeated misses without pinning them.
@@ -48,7 +37,7 @@ const FETCH_SLOT_WAIT: Duration = Duration::from_secs(5);
     params(
         ("cover_upload_id" = Uuid, Path, description = "A cover upload, in its canonical lowercase spelling"),
         ("generation" = i32, Path, description = "The processing of that upload whose renditions these are (≥ 1), as linked"),
-        ("size" = SizeName, Path, description = "`icon` (80 px), `small` (200), `regular` (400) or `large` (800)"),
+        ("size" = RenditionSize, Path, description = "`icon` (80 px), `small` (200), `regular` (400) or `large` (800)"),
     ),
     responses(
         (status = 200, description = "The rendition: `image/jpeg`, or `image/webp` for covers with transparency",
@@ -72,7 +61,7 @@ pub async fn handler(
     params(
         ("cover_upload_id" = Uuid, Path, description = "A cover upload, in its canonical lowercase spelling"),
         ("generation" = i32, Path, description = "The processing of that upload whose renditions these are (≥ 1), as linked"),
-        ("size" = SizeName, Path, description = "`icon`, `small`, `regular` or `large`"),
+        ("size" = RenditionSize, Path, description = "`icon`, `small`, `regular` or `large`"),
     ),
     responses(
         (status = 200, description = "The rendition's headers, without its bytes"),
@@ -95,7 +84,7 @@ pub async fn head(
 #[utoipa::path(get, operation_id = "get_cover_image_before_generations", path = "/v1/cover_image/{cover_upload_id}/{size}", tag = "covers",
     params(
         ("cover_upload_id" = Uuid, Path, description = "A cover upload, in its canonical lowercase spelling"),
-        ("size" = SizeName, Path, description = "`icon`, `small`, `regular` or `large`"),
+        ("size" = RenditionSize, Path, description = "`icon`, `small`, `regular` or `large`"),
     ),
     responses(
         (status = 200, description = "The rendition",
@@ -118,7 +107,7 @@ pub async fn legacy(
 #[utoipa::path(head, operation_id = "head_cover_image_before_generations", path = "/v1/cover_image/{cover_upload_id}/{size}", tag = "covers",
     params(
         ("cover_upload_id" = Uuid, Path, description = "A cover upload, in its canonical lowercase spelling"),
-        ("size" = SizeName, Path, description = "`icon`, `small`, `regular` or `large`"),
+        ("size" = RenditionSize, Path, description = "`icon`, `small`, `regular` or `large`"),
     ),
     responses(
         (status = 200, description = "The rendition's headers, without its bytes"),
