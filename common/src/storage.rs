@@ -20,6 +20,8 @@ use crate::settings::S3Settings;
 /// under a second; a store that accepts connections but never answers must not hold a worker
 /// slot or an API request for rust-s3's default of 60 s.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// The most keys S3 takes in one `DeleteObjects` request.
+const DELETE_OBJECTS_MAX_KEYS: usize = 1000;
 
 /// Why an object could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -253,28 +255,30 @@ impl Storage {
         }
     }
 
-    /// Creates the bucket unless it exists (local stacks and tests; production buckets are
-    /// provisioned with the store).
-    /// Deletes `keys` in `DeleteObjects` requests of up to 1000 keys; a key with no object is
-    /// no error. Returns the keys the store refused to delete.
+    /// Deletes `keys` in `DeleteObjects` requests of up to 1000 keys (the most S3 takes in
+    /// one); a key with no object is no error. Returns the keys the store refused to delete.
     pub async fn delete_many(&self, keys: Vec<String>) -> Result<Vec<String>, StorageError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
+        let mut refused = Vec::new();
+        for chunk in keys.chunks(DELETE_OBJECTS_MAX_KEYS) {
+            let objects: Vec<_> = chunk.iter().map(ObjectIdentifier::new).collect();
+            let result = self
+                .bucket
+                .delete_objects(objects)
+                .await
+                .map_err(classify)?;
+            refused.extend(
+                result
+                    .errors
+                    .into_iter()
+                    .filter(|error| error.code != "NoSuchKey")
+                    .map(|error| error.key),
+            );
         }
-        let objects: Vec<_> = keys.into_iter().map(ObjectIdentifier::new).collect();
-        let result = self
-            .bucket
-            .delete_objects(objects)
-            .await
-            .map_err(classify)?;
-        Ok(result
-            .errors
-            .into_iter()
-            .filter(|error| error.code != "NoSuchKey")
-            .map(|error| error.key)
-            .collect())
+        Ok(refused)
     }
 
+    /// Creates the bucket unless it exists (local stacks and tests; production buckets are
+    /// provisioned with the store).
     pub async fn ensure_bucket(&self) -> anyhow::Result<()> {
         match self.probe().await {
             Ok(()) => return Ok(()),

@@ -175,3 +175,26 @@ async fn storage_debug_output_never_shows_the_secret_key() {
 
     assert!(!debug.contains("test-secret-key"), "{debug}");
 }
+
+/// A DeleteObjects request takes at most 1000 keys (MinIO and S3 refuse more): a sweep batch
+/// with more (an upload re-claimed many times has 4 renditions per generation) is sent in
+/// several requests, and every object in it is deleted.
+#[tokio::test]
+async fn delete_many_deletes_more_keys_than_one_request_takes() {
+    let s3 = TestS3::start().await.unwrap();
+    let storage = s3.storage().unwrap();
+    let keys: Vec<String> = (0..2500)
+        .map(|n| format!("renditions/u/{n}/large"))
+        .collect();
+    let stored = [&keys[0], &keys[1500], &keys[2499]];
+    for key in stored {
+        storage.put(key, PNG_HEADER, "image/png").await.unwrap();
+    }
+
+    let refused = storage.delete_many(keys.clone()).await.unwrap();
+
+    assert!(refused.is_empty(), "{refused:?}");
+    for key in stored {
+        assert_eq!(storage.head(key).await.unwrap(), None, "{key}");
+    }
+}
