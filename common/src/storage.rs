@@ -247,14 +247,6 @@ impl Storage {
         Ok(response.headers().get("etag").cloned().unwrap_or_default())
     }
 
-    /// Deletes `key`; deleting an object that is not there succeeds, as in S3.
-    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
-        match self.bucket.delete_object(key).await.map_err(classify) {
-            Ok(_) | Err(StorageError::NotFound) => Ok(()),
-            Err(other) => Err(other),
-        }
-    }
-
     /// Deletes `keys` in `DeleteObjects` requests of up to 1000 keys (the most S3 takes in
     /// one); a key with no object is no error. Returns the keys the store refused to delete.
     pub async fn delete_many(&self, keys: Vec<String>) -> Result<Vec<String>, StorageError> {

@@ -392,7 +392,8 @@ async fn backfill_renders_covers_applied_before_renditions_and_a_second_run_rend
         )
         .await[0]
         .get(0);
-    worker.storage.delete(&lost_key).await.unwrap();
+    let refused = worker.storage.delete_many(vec![lost_key]).await.unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
     let before = app.get(&old).await.ok()["collection"].clone();
     assert_eq!(before["cover_image"], Value::Null);
     assert!(before["player_color"].is_string());

@@ -160,8 +160,7 @@ pub async fn start_generation_purge(
     .await
 }
 
-/// Records that the renditions of these generations are deleted (or, `failed`, postpones
-/// them as [`postpone_purge`] does).
+/// Records that the renditions of these generations are deleted.
 pub async fn finish_generation_purge(
     client: &impl GenericClient,
     generations: &[(Uuid, i32)],
