@@ -1,6 +1,7 @@
 //! The API's queries, one module per table group (collections, tracks, API keys,
-//! organizations), built on `common::db::query`'s statement helpers. The pool, the migrations
-//! and the `cover_uploads` state machine, which the worker shares, live in `common`.
+//! organizations), built on `common::db::query`'s statement helpers, and the plain rows they
+//! return; the JSON views of those rows are in `views`. The pool, the migrations and the
+//! `cover_uploads` state machine, which the worker shares, live in `common`.
 
 pub mod api_keys;
 pub mod collections;
@@ -8,10 +9,57 @@ pub mod organizations;
 pub mod tracks;
 
 use common::colors::ImageColor;
+use common::renditions::StoredRendition;
+use serde::Deserialize;
 use serde_json::value::RawValue;
+use tokio_postgres::Row;
 use tokio_postgres::types::Json;
+use uuid::Uuid;
 
-use crate::body_fields::ImageColorInput;
+use crate::bodies::ImageColorInput;
+
+/// The colors of a collection or a track: set when a cover is applied (or by a client's PUT),
+/// null until then.
+#[derive(Debug, Clone)]
+pub struct Colors {
+    pub image_colors: Option<Vec<ImageColor>>,
+    pub player_color: Option<String>,
+    pub player_color_light: Option<String>,
+    pub player_color_dark: Option<String>,
+}
+
+impl Colors {
+    /// Reads `image_colors` (jsonb) from column `image_colors` and the three player colors
+    /// from `player_color` and the two columns after it.
+    fn read(row: &Row, image_colors: usize, player_color: usize) -> Self {
+        Self {
+            image_colors: row
+                .get::<_, Option<Json<Vec<ImageColor>>>>(image_colors)
+                .map(|json| json.0),
+            player_color: row.get(player_color),
+            player_color_light: row.get(player_color + 1),
+            player_color_dark: row.get(player_color + 2),
+        }
+    }
+}
+
+/// The cover a collection or track shows: the upload and what the worker recorded for it,
+/// read from the `jsonb` object the statements build (hence `Deserialize`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShownCover {
+    pub upload_id: Uuid,
+    /// The claim generation its renditions were stored under (0: before generations).
+    pub generation: i32,
+    pub renditions: Vec<StoredRendition>,
+    pub blurhash: Option<String>,
+}
+
+impl ShownCover {
+    /// The cover in column `column`; `None` while none is shown.
+    fn read(row: &Row, column: usize) -> Option<Self> {
+        row.get::<_, Option<Json<Self>>>(column).map(|json| json.0)
+    }
+}
 
 /// A request body's `metadata` and `image_colors` as statement parameters, in the forms they
 /// are stored in (the colors as the worker writes them).

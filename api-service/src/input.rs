@@ -2,7 +2,7 @@
 //! list paging. Serde's own messages rarely name the field at fault ("invalid type: string,
 //! expected i32 at line 1 column 9"), so deserialization goes through `serde_path_to_error`
 //! and every message starts with the field's path. What fields may hold beyond their JSON
-//! types is in `body_fields`.
+//! types is in `bodies`.
 
 use std::fmt;
 use std::future::Future;

@@ -3,13 +3,12 @@
 
 pub mod admin;
 pub mod auth;
-pub mod body_fields;
+pub mod bodies;
 pub mod db;
 pub mod error;
 pub mod input;
 pub mod openapi;
 pub mod request_id;
-pub mod responses;
 pub mod routes;
 pub mod settings;
 pub mod startup;
@@ -17,3 +16,4 @@ pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod upload_handles;
+pub mod views;

@@ -4,19 +4,15 @@
 use chrono::{DateTime, Utc};
 use common::db::query;
 use deadpool_postgres::GenericClient;
-use serde::Serialize;
 use tokio_postgres::Row;
 use tokio_postgres::types::{Json, ToSql};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Stored;
-use crate::body_fields::Metadata;
-use crate::responses::{Colors, Cover};
-use crate::routes::collections::{CollectionUpdate, NewCollection};
+use super::{Colors, ShownCover, Stored};
+use crate::bodies::{CollectionUpdate, Metadata, NewCollection};
 
 /// Column list shared by every statement that returns a collection; [`from_row`] reads it.
-/// The last is the cover the collection shows (`responses::ShownCover`).
+/// The last is the cover the collection shows ([`ShownCover`]).
 macro_rules! columns {
     () => {
         "id, organization_id, creator_id, title, organization_index, metadata, image_colors,
@@ -50,8 +46,8 @@ macro_rules! settable {
     };
 }
 
-/// A collection as stored and as the API returns it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A collection as stored (`views` makes what the API returns of it).
+#[derive(Debug, Clone)]
 pub struct Collection {
     pub id: Uuid,
     pub organization_id: Uuid,
@@ -59,12 +55,10 @@ pub struct Collection {
     pub title: String,
     pub organization_index: i64,
     /// The client's JSON object, as PostgreSQL's `jsonb` normalizes it.
-    #[schema(value_type = crate::body_fields::JsonObject)]
     pub metadata: Metadata,
-    #[serde(flatten)]
     pub colors: Colors,
-    #[serde(flatten)]
-    pub cover: Cover,
+    /// The cover it shows, if any.
+    pub cover: Option<ShownCover>,
     pub player_subtitle: Option<String>,
     pub is_cover_overridable: bool,
     pub is_theme_overridable: bool,
@@ -81,7 +75,7 @@ fn from_row(row: &Row) -> Collection {
         organization_index: row.get(4),
         metadata: row.get::<_, Json<Metadata>>(5).0,
         colors: Colors::read(row, 6, 7),
-        cover: Cover::read(row, 15),
+        cover: ShownCover::read(row, 15),
         player_subtitle: row.get(10),
         is_cover_overridable: row.get(11),
         is_theme_overridable: row.get(12),

@@ -4,19 +4,15 @@
 use chrono::{DateTime, Utc};
 use common::db::query;
 use deadpool_postgres::GenericClient;
-use serde::Serialize;
 use tokio_postgres::Row;
 use tokio_postgres::types::{Json, ToSql};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Stored;
-use crate::body_fields::Metadata;
-use crate::responses::{Colors, Cover};
-use crate::routes::tracks::{NewTrack, TrackUpdate};
+use super::{Colors, ShownCover, Stored};
+use crate::bodies::{Metadata, NewTrack, TrackUpdate};
 
 /// Column list (table alias `t`) shared by every statement that returns a track;
-/// [`from_row`] reads it. The last is the cover the track shows (`responses::ShownCover`):
+/// [`from_row`] reads it. The last is the cover the track shows ([`ShownCover`]):
 /// its own, or its collection's when it has none or the collection has
 /// `is_cover_overridable = false`.
 macro_rules! columns {
@@ -60,8 +56,8 @@ macro_rules! settable {
     };
 }
 
-/// A track as stored and as the API returns it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A track as stored (`views` makes what the API returns of it).
+#[derive(Debug, Clone)]
 pub struct Track {
     pub id: Uuid,
     pub organization_id: Uuid,
@@ -74,14 +70,12 @@ pub struct Track {
     pub organization_index: i64,
     pub order: Option<i32>,
     /// The client's JSON object, as PostgreSQL's `jsonb` normalizes it.
-    #[schema(value_type = crate::body_fields::JsonObject)]
     pub metadata: Metadata,
     pub player_title: Option<String>,
     pub player_subtitle: Option<String>,
-    #[serde(flatten)]
     pub colors: Colors,
-    #[serde(flatten)]
-    pub cover: Cover,
+    /// The cover it shows, if any.
+    pub cover: Option<ShownCover>,
     /// `initialized` until audio processing (out of scope here) moves it on.
     pub track_status_id: String,
     pub created_at: DateTime<Utc>,
@@ -103,7 +97,7 @@ fn from_row(row: &Row) -> Track {
         player_title: row.get(10),
         player_subtitle: row.get(11),
         colors: Colors::read(row, 15, 12),
-        cover: Cover::read(row, 19),
+        cover: ShownCover::read(row, 19),
         track_status_id: row.get(16),
         created_at: row.get(17),
         updated_at: row.get(18),

@@ -13,11 +13,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::body_fields::{self, Text};
 use crate::db::collections::{self, Collection};
 use crate::error::ApiError;
 use crate::input;
 use crate::upload_handles::UploadHandle;
+use crate::views;
 
 /// The caller's collection `raw_id` (a raw path segment): 400 malformed, 403 outside the
 /// key's collection, 404 unknown or another organization's.
@@ -33,41 +33,17 @@ pub(crate) async fn find(
         .ok_or(ApiError::NotFound("collection"))
 }
 
-body_fields::request_body! {
-    /// The body of `POST /v1/collection`. Absent or null optional fields take their defaults
-    /// (`metadata`: `{}`).
-    pub struct NewCollection {
-        #[schema(value_type = Text)]
-        pub title: String,
-        /// Default `true`; `false` refuses track covers.
-        pub is_cover_overridable: Option<bool>,
-        /// Default `true`; `false` keeps track covers from changing their tracks' colors.
-        pub is_theme_overridable: Option<bool>,
-    }
-}
-
-body_fields::request_body! {
-    /// The body of `PUT /v1/collection/{collection_id}`: a partial update, in which an absent
-    /// or null field is left unchanged.
-    pub struct CollectionUpdate {
-        #[schema(value_type = Option<Text>)]
-        pub title: Option<String>,
-        pub is_cover_overridable: Option<bool>,
-        pub is_theme_overridable: Option<bool>,
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CollectionBody {
     pub collection_id: Uuid,
-    pub collection: Collection,
+    pub collection: views::Collection,
 }
 
 /// Returned by `POST /v1/collection` and `POST /v1/collection/{id}/cover`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CollectionWithCover {
     pub collection_id: Uuid,
-    pub collection: Collection,
+    pub collection: views::Collection,
     pub collection_cover_upload: UploadHandle,
 }
 
@@ -75,7 +51,7 @@ pub struct CollectionWithCover {
 pub struct CollectionList {
     /// Number of collections in this page.
     pub count: usize,
-    pub collections: Vec<Collection>,
+    pub collections: Vec<views::Collection>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

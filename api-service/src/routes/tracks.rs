@@ -13,69 +13,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::body_fields::{self, Text};
 use crate::db::tracks::{self, Track};
 use crate::error::ApiError;
 use crate::input;
 use crate::upload_handles::UploadHandle;
-
-/// [`body_fields::request_body!`] with the fields both track bodies have besides the shared
-/// ones.
-macro_rules! track_body {
-    ($(#[$attr:meta])* pub struct $name:ident { $($fields:tt)* }) => {
-        body_fields::request_body! {
-            $(#[$attr])*
-            pub struct $name {
-                $($fields)*
-                #[serde(default, deserialize_with = "input::optional_integer")]
-                #[schema(minimum = -2147483648, maximum = 2147483647)]
-                pub index: Option<i32>,
-                /// Position in the collection's track list (ascending, unset last).
-                #[serde(default, deserialize_with = "input::optional_integer")]
-                #[schema(minimum = -2147483648, maximum = 2147483647)]
-                pub order: Option<i32>,
-                /// Seconds.
-                #[schema(minimum = 0)]
-                pub duration: Option<f64>,
-                #[schema(value_type = Option<Text>)]
-                pub file_name: Option<String>,
-                #[schema(value_type = Option<Text>)]
-                pub player_title: Option<String>,
-            }
-        }
-    };
-}
-
-track_body! {
-    /// The body of `POST /v1/track`. Absent or null optional fields are stored as null
-    /// (`metadata`: `{}`).
-    pub struct NewTrack {
-        /// One of the caller's collections; a track cannot move to another later.
-        pub collection_id: Uuid,
-    }
-}
-
-track_body! {
-    /// The body of `PUT /v1/track/{track_id}`: a partial update, in which an absent or null
-    /// field is left unchanged. A track stays in its collection.
-    pub struct TrackUpdate {
-        // Not in the schema: sent at all, it is refused with a message saying why.
-        #[serde(default, deserialize_with = "input::present")]
-        #[schema(ignore)]
-        pub collection_id: bool,
-    }
-}
-
-/// What serde cannot check about `duration`, besides what the bodies' `check()` covers.
-fn check_duration(duration: Option<f64>) -> Result<(), ApiError> {
-    if duration.is_some_and(|duration| duration < 0.0) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "`duration` must be 0 or greater",
-        ));
-    }
-    Ok(())
-}
+use crate::views;
 
 /// The caller's track `track_id` (raw path segment): 400 malformed, 404 unknown or another
 /// organization's, 403 outside the key's collection.
@@ -95,7 +37,7 @@ async fn find(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrackBody {
     pub track_id: Uuid,
-    pub track: Track,
+    pub track: views::Track,
 }
 
 /// Returned by `POST /v1/track` and `POST /v1/track/{id}/cover`. `track_cover_upload` is
@@ -103,7 +45,7 @@ pub struct TrackBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrackWithCover {
     pub track_id: Uuid,
-    pub track: Track,
+    pub track: views::Track,
     pub track_cover_upload: Option<UploadHandle>,
 }
 
@@ -111,7 +53,7 @@ pub struct TrackWithCover {
 pub struct TrackList {
     /// Number of tracks in this page.
     pub count: usize,
-    pub tracks: Vec<Track>,
+    pub tracks: Vec<views::Track>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

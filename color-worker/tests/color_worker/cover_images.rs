@@ -227,6 +227,45 @@ async fn a_track_shows_its_collection_cover_unless_it_has_its_own_and_may_show_i
     worker.finish().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendition_urls_point_at_the_configured_cdn_in_every_view() {
+    let cdn = "https://covers.example.com/v1/cover_image";
+    let app = TestApp::spawn_with(|settings| settings.api.cover_base_url = Some(cdn.into())).await;
+    let worker = TestWorker::start_over(&app.db, &app.s3, |_| {}).await;
+    let collection_id = app.collection_id("Behind a CDN").await;
+    let collection_path = format!("/v1/collection/{collection_id}");
+    let track_id = app.track_id(&collection_id).await;
+
+    let upload = apply_cover(
+        &app,
+        &worker,
+        &collection_path,
+        jpeg(400, 400),
+        "image/jpeg",
+    )
+    .await;
+
+    let upload_id = upload["id"].as_str().unwrap();
+    let generation = generation_of(&upload);
+    let views = [
+        upload["cover_image"].clone(),
+        app.get(&collection_path).await.ok()["collection"]["cover_image"].clone(),
+        app.get("/v1/collection").await.ok()["collections"][0]["cover_image"].clone(),
+        app.get(&format!("/v1/track/{track_id}")).await.ok()["track"]["cover_image"].clone(),
+        app.get(&format!("{collection_path}/track")).await.ok()["tracks"][0]["cover_image"].clone(),
+    ];
+    for (view, cover_image) in views.iter().enumerate() {
+        for (size, _) in SIZES {
+            assert_eq!(
+                cover_image[size]["url"],
+                format!("{cdn}/{upload_id}/{generation}/{size}"),
+                "view {view}"
+            );
+        }
+    }
+    worker.finish().await;
+}
+
 /// Every object of an applied upload: the original under `key`, then the four renditions of
 /// the generation its URLs name, `true` where the store has it.
 async fn objects_of(worker: &TestWorker, upload: &Value) -> Vec<bool> {

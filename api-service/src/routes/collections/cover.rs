@@ -6,9 +6,9 @@ use common::keys::TargetKind;
 use super::CollectionWithCover;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::responses::Envelope;
 use crate::state::AppState;
 use crate::upload_handles;
+use crate::views::{self, Envelope, Links};
 
 #[utoipa::path(post, operation_id = "create_collection_cover_upload", path = "/v1/collection/{collection_id}/cover", tag = "covers",
     params(("collection_id" = Uuid, Path)),
@@ -18,6 +18,7 @@ use crate::upload_handles;
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
+    links: Links,
     path: web::Path<String>,
 ) -> Result<Envelope<CollectionWithCover>, ApiError> {
     let client = state.pool.get().await?;
@@ -32,7 +33,7 @@ pub async fn handler(
     .await?;
     Ok(Envelope::new(CollectionWithCover {
         collection_id: collection.id,
-        collection,
+        collection: views::Collection::new(collection, &links),
         collection_cover_upload: handle,
     }))
 }

@@ -4,15 +4,16 @@ use actix_web::web;
 use common::keys::TargetKind;
 use uuid::Uuid;
 
-use super::{CollectionWithCover, NewCollection};
+use super::CollectionWithCover;
 use crate::auth::Caller;
+use crate::bodies::NewCollection;
 use crate::db::collections;
 use crate::db::organizations::{self, Counter};
 use crate::error::ApiError;
 use crate::input::Body;
-use crate::responses::Envelope;
 use crate::state::AppState;
 use crate::upload_handles;
+use crate::views::{self, Envelope, Links};
 
 #[utoipa::path(post, operation_id = "create_collection", path = "/v1/collection", tag = "collections",
     request_body = NewCollection,
@@ -22,6 +23,7 @@ use crate::upload_handles;
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
+    links: Links,
     Body(fields): Body<NewCollection>,
 ) -> Result<Envelope<CollectionWithCover>, ApiError> {
     caller.check_unscoped()?;
@@ -51,7 +53,7 @@ pub async fn handler(
     transaction.commit().await?;
     Ok(Envelope::new(CollectionWithCover {
         collection_id: collection.id,
-        collection,
+        collection: views::Collection::new(collection, &links),
         collection_cover_upload: handle,
     }))
 }

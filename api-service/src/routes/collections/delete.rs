@@ -8,8 +8,8 @@ use crate::auth::Caller;
 use crate::db::collections;
 use crate::error::ApiError;
 use crate::input;
-use crate::responses::Envelope;
 use crate::state::AppState;
+use crate::views::Envelope;
 
 #[utoipa::path(delete, operation_id = "delete_collection", path = "/v1/collection/{collection_id}", tag = "collections",
     params(("collection_id" = Uuid, Path)),

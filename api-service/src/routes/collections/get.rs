@@ -5,8 +5,8 @@ use actix_web::web;
 use super::CollectionBody;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::responses::Envelope;
 use crate::state::AppState;
+use crate::views::{self, Envelope, Links};
 
 #[utoipa::path(get, operation_id = "get_collection", path = "/v1/collection/{collection_id}", tag = "collections",
     params(("collection_id" = Uuid, Path)),
@@ -15,12 +15,13 @@ use crate::state::AppState;
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
+    links: Links,
     path: web::Path<String>,
 ) -> Result<Envelope<CollectionBody>, ApiError> {
     let client = state.pool.get().await?;
     let collection = super::find(&client, &caller, &path).await?;
     Ok(Envelope::new(CollectionBody {
         collection_id: collection.id,
-        collection,
+        collection: views::Collection::new(collection, &links),
     }))
 }

@@ -7,8 +7,8 @@ use crate::auth::Caller;
 use crate::db::collections;
 use crate::error::ApiError;
 use crate::input::Page;
-use crate::responses::Envelope;
 use crate::state::AppState;
+use crate::views::{self, Envelope, Links};
 
 #[utoipa::path(get, operation_id = "list_collections", path = "/v1/collection", tag = "collections", params(Page),
     responses((status = 200, body = Envelope<CollectionList>)),
@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
+    links: Links,
     page: Page,
 ) -> Result<Envelope<CollectionList>, ApiError> {
     let client = state.pool.get().await?;
@@ -30,6 +31,9 @@ pub async fn handler(
     .await?;
     Ok(Envelope::new(CollectionList {
         count: rows.len(),
-        collections: rows,
+        collections: rows
+            .into_iter()
+            .map(|row| views::Collection::new(row, &links))
+            .collect(),
     }))
 }

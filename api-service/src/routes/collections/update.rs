@@ -2,13 +2,14 @@
 
 use actix_web::web;
 
-use super::{CollectionBody, CollectionUpdate};
+use super::CollectionBody;
 use crate::auth::Caller;
+use crate::bodies::CollectionUpdate;
 use crate::db::collections;
 use crate::error::ApiError;
 use crate::input::{self, Body};
-use crate::responses::Envelope;
 use crate::state::AppState;
+use crate::views::{self, Envelope, Links};
 
 #[utoipa::path(put, operation_id = "update_collection", path = "/v1/collection/{collection_id}", tag = "collections",
     params(("collection_id" = Uuid, Path)), request_body = CollectionUpdate,
@@ -17,6 +18,7 @@ use crate::state::AppState;
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
+    links: Links,
     path: web::Path<String>,
     Body(fields): Body<CollectionUpdate>,
 ) -> Result<Envelope<CollectionBody>, ApiError> {
@@ -29,6 +31,6 @@ pub async fn handler(
         .ok_or(ApiError::NotFound("collection"))?;
     Ok(Envelope::new(CollectionBody {
         collection_id,
-        collection,
+        collection: views::Collection::new(collection, &links),
     }))
 }

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input;
-use crate::responses::{CoverUpload, Envelope};
 use crate::state::AppState;
+use crate::views::{CoverUpload, Envelope, Links};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverUploadBody {
@@ -26,6 +26,7 @@ pub struct CoverUploadBody {
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
+    links: Links,
     path: web::Path<String>,
 ) -> Result<Envelope<CoverUploadBody>, ApiError> {
     let cover_upload_id = input::id("cover_upload_id", &path)?;
@@ -36,6 +37,6 @@ pub async fn handler(
     caller.check_scope(upload.scope_collection_id)?;
     Ok(Envelope::new(CoverUploadBody {
         cover_upload_id,
-        cover_upload: CoverUpload::from(upload),
+        cover_upload: CoverUpload::new(upload, &links),
     }))
 }

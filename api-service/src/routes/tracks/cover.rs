@@ -8,8 +8,8 @@ use super::TrackWithCover;
 use crate::auth::Caller;
 use crate::db::tracks;
 use crate::error::{ApiError, ErrorBody};
-use crate::responses::Envelope;
 use crate::state::AppState;
+use crate::views::{self, Envelope, Links};
 use crate::{input, upload_handles};
 
 #[utoipa::path(post, operation_id = "create_track_cover_upload", path = "/v1/track/{track_id}/cover", tag = "covers",
@@ -21,6 +21,7 @@ use crate::{input, upload_handles};
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
+    links: Links,
     path: web::Path<String>,
 ) -> Result<Envelope<TrackWithCover>, ApiError> {
     let track_id = input::id("track_id", &path)?;
@@ -43,7 +44,7 @@ pub async fn handler(
     .await?;
     Ok(Envelope::new(TrackWithCover {
         track_id,
-        track,
+        track: views::Track::new(track, &links),
         track_cover_upload: Some(handle),
     }))
 }

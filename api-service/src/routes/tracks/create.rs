@@ -5,15 +5,16 @@ use actix_web::web;
 use common::keys::TargetKind;
 use uuid::Uuid;
 
-use super::{NewTrack, TrackWithCover};
+use super::TrackWithCover;
 use crate::auth::Caller;
+use crate::bodies::{self, NewTrack};
 use crate::db::organizations::{self, Counter};
 use crate::db::{collections, tracks};
 use crate::error::{ApiError, ErrorBody};
 use crate::input::Body;
-use crate::responses::Envelope;
 use crate::state::AppState;
 use crate::upload_handles;
+use crate::views::{self, Envelope, Links};
 
 #[utoipa::path(post, operation_id = "create_track", path = "/v1/track", tag = "tracks", request_body = NewTrack,
     responses(
@@ -23,10 +24,11 @@ use crate::upload_handles;
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
+    links: Links,
     Body(fields): Body<NewTrack>,
 ) -> Result<Envelope<TrackWithCover>, ApiError> {
     fields.check()?;
-    super::check_duration(fields.duration)?;
+    bodies::check_duration(fields.duration)?;
     let collection_id = fields.collection_id;
     let organization_id = caller.organization_id;
     let mut client = state.pool.get().await?;
@@ -62,7 +64,7 @@ pub async fn handler(
     transaction.commit().await?;
     Ok(Envelope::new(TrackWithCover {
         track_id: track.id,
-        track,
+        track: views::Track::new(track, &links),
         track_cover_upload: handle,
     }))
 }

@@ -6,8 +6,8 @@ use super::TrackDeleted;
 use crate::auth::Caller;
 use crate::db::tracks;
 use crate::error::ApiError;
-use crate::responses::Envelope;
 use crate::state::AppState;
+use crate::views::Envelope;
 
 #[utoipa::path(delete, operation_id = "delete_track", path = "/v1/track/{track_id}", tag = "tracks",
     params(("track_id" = Uuid, Path)),

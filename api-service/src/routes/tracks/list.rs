@@ -7,8 +7,8 @@ use crate::auth::Caller;
 use crate::db::tracks;
 use crate::error::ApiError;
 use crate::input::Page;
-use crate::responses::Envelope;
 use crate::state::AppState;
+use crate::views::{self, Envelope, Links};
 
 #[utoipa::path(get, operation_id = "list_collection_tracks", path = "/v1/collection/{collection_id}/track", tag = "tracks",
     params(("collection_id" = Uuid, Path), Page),
@@ -17,6 +17,7 @@ use crate::state::AppState;
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
+    links: Links,
     path: web::Path<String>,
     page: Page,
 ) -> Result<Envelope<TrackList>, ApiError> {
@@ -33,6 +34,9 @@ pub async fn handler(
     .await?;
     Ok(Envelope::new(TrackList {
         count: rows.len(),
-        tracks: rows,
+        tracks: rows
+            .into_iter()
+            .map(|row| views::Track::new(row, &links))
+            .collect(),
     }))
 }

@@ -2,13 +2,14 @@
 
 use actix_web::web;
 
-use super::{TrackBody, TrackUpdate};
+use super::TrackBody;
 use crate::auth::Caller;
+use crate::bodies::{self, TrackUpdate};
 use crate::db::tracks;
 use crate::error::ApiError;
 use crate::input::Body;
-use crate::responses::Envelope;
 use crate::state::AppState;
+use crate::views::{self, Envelope, Links};
 
 #[utoipa::path(put, operation_id = "update_track", path = "/v1/track/{track_id}", tag = "tracks",
     params(("track_id" = Uuid, Path)), request_body = TrackUpdate,
@@ -17,11 +18,12 @@ use crate::state::AppState;
 pub async fn handler(
     state: web::Data<AppState>,
     caller: Caller,
+    links: Links,
     path: web::Path<String>,
     Body(fields): Body<TrackUpdate>,
 ) -> Result<Envelope<TrackBody>, ApiError> {
     fields.check()?;
-    super::check_duration(fields.duration)?;
+    bodies::check_duration(fields.duration)?;
     if fields.collection_id {
         return Err(ApiError::bad_request(
             "invalid_field",
@@ -35,6 +37,6 @@ pub async fn handler(
         .ok_or(ApiError::NotFound("track"))?;
     Ok(Envelope::new(TrackBody {
         track_id: track.id,
-        track,
+        track: views::Track::new(track, &links),
     }))
 }

@@ -1,8 +1,9 @@
-//! The fields of collection and track bodies: those all four bodies share, declared once
-//! (`request_body!`), and what fields may hold beyond their JSON types, checked here and
+//! The collection and track request bodies, the fields all four share (declared once,
+//! `request_body!`), and what fields may hold beyond their JSON types, checked here and
 //! described by the schemas here, so the OpenAPI document says exactly what the handlers
 //! enforce: `#RRGGBB` colors ([`HexColor`]), text without U+0000 ([`Text`]), `image_colors`
-//! elements in range ([`ImageColorInput`]) and `metadata` objects ([`JsonObject`]).
+//! elements in range ([`ImageColorInput`]) and `metadata` objects ([`JsonObject`]). The
+//! queries (`db`) take these bodies; nothing here knows about rows or responses.
 
 use common::colors::ImageColor;
 use serde::Deserialize;
@@ -10,6 +11,7 @@ use serde_json::value::RawValue;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -160,20 +162,20 @@ macro_rules! request_body {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $($fields)*
-            #[schema(value_type = Option<crate::body_fields::Text>)]
+            #[schema(value_type = Option<crate::bodies::Text>)]
             pub creator_id: Option<String>,
-            #[schema(value_type = Option<crate::body_fields::Text>)]
+            #[schema(value_type = Option<crate::bodies::Text>)]
             pub player_subtitle: Option<String>,
             /// Any JSON object.
-            #[schema(value_type = Option<crate::body_fields::JsonObject>)]
-            pub metadata: Option<crate::body_fields::Metadata>,
+            #[schema(value_type = Option<crate::bodies::JsonObject>)]
+            pub metadata: Option<crate::bodies::Metadata>,
             /// Usually left to the color worker, which sets it when a cover is applied.
-            pub image_colors: Option<Vec<crate::body_fields::ImageColorInput>>,
-            #[schema(value_type = Option<crate::body_fields::HexColor>)]
+            pub image_colors: Option<Vec<crate::bodies::ImageColorInput>>,
+            #[schema(value_type = Option<crate::bodies::HexColor>)]
             pub player_color: Option<String>,
-            #[schema(value_type = Option<crate::body_fields::HexColor>)]
+            #[schema(value_type = Option<crate::bodies::HexColor>)]
             pub player_color_light: Option<String>,
-            #[schema(value_type = Option<crate::body_fields::HexColor>)]
+            #[schema(value_type = Option<crate::bodies::HexColor>)]
             pub player_color_dark: Option<String>,
         }
 
@@ -185,7 +187,7 @@ macro_rules! request_body {
                     ("player_color_light", self.player_color_light.as_ref()),
                     ("player_color_dark", self.player_color_dark.as_ref()),
                 ];
-                crate::body_fields::check(
+                crate::bodies::check(
                     colors,
                     self.image_colors.as_deref(),
                     self.metadata.as_deref(),
@@ -194,7 +196,84 @@ macro_rules! request_body {
         }
     };
 }
-pub(crate) use request_body;
+
+request_body! {
+    /// The body of `POST /v1/collection`. Absent or null optional fields take their defaults
+    /// (`metadata`: `{}`).
+    pub struct NewCollection {
+        #[schema(value_type = Text)]
+        pub title: String,
+        /// Default `true`; `false` refuses track covers.
+        pub is_cover_overridable: Option<bool>,
+        /// Default `true`; `false` keeps track covers from changing their tracks' colors.
+        pub is_theme_overridable: Option<bool>,
+    }
+}
+
+request_body! {
+    /// The body of `PUT /v1/collection/{collection_id}`: a partial update, in which an absent
+    /// or null field is left unchanged.
+    pub struct CollectionUpdate {
+        #[schema(value_type = Option<Text>)]
+        pub title: Option<String>,
+        pub is_cover_overridable: Option<bool>,
+        pub is_theme_overridable: Option<bool>,
+    }
+}
+
+/// [`request_body!`] with the fields both track bodies have besides the shared ones.
+macro_rules! track_body {
+    ($(#[$attr:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        request_body! {
+            $(#[$attr])*
+            pub struct $name {
+                $($fields)*
+                #[serde(default, deserialize_with = "crate::input::optional_integer")]
+                #[schema(minimum = -2147483648, maximum = 2147483647)]
+                pub index: Option<i32>,
+                /// Position in the collection's track list (ascending, unset last).
+                #[serde(default, deserialize_with = "crate::input::optional_integer")]
+                #[schema(minimum = -2147483648, maximum = 2147483647)]
+                pub order: Option<i32>,
+                /// Seconds.
+                #[schema(minimum = 0)]
+                pub duration: Option<f64>,
+                #[schema(value_type = Option<Text>)]
+                pub file_name: Option<String>,
+                #[schema(value_type = Option<Text>)]
+                pub player_title: Option<String>,
+            }
+        }
+    };
+}
+
+track_body! {
+    /// The body of `POST /v1/track`. Absent or null optional fields are stored as null
+    /// (`metadata`: `{}`).
+    pub struct NewTrack {
+        /// One of the caller's collections; a track cannot move to another later.
+        pub collection_id: Uuid,
+    }
+}
+
+track_body! {
+    /// The body of `PUT /v1/track/{track_id}`: a partial update, in which an absent or null
+    /// field is left unchanged. A track stays in its collection.
+    pub struct TrackUpdate {
+        // Not in the schema: sent at all, it is refused with a message saying why.
+        #[serde(default, deserialize_with = "crate::input::present")]
+        #[schema(ignore)]
+        pub collection_id: bool,
+    }
+}
+
+/// What serde cannot check about a track body's `duration`, besides what `check()` covers.
+pub fn check_duration(duration: Option<f64>) -> Result<(), ApiError> {
+    if duration.is_some_and(|duration| duration < 0.0) {
+        return Err(invalid_field("`duration` must be 0 or greater"));
+    }
+    Ok(())
+}
 
 /// Checks what serde cannot: the `player_color*` fields are `#RRGGBB`, every `image_colors`
 /// element is in range and `metadata` is an object.
