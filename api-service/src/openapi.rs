@@ -5,6 +5,8 @@
 //! forgotten; a handler's annotation lists only its success and its own special cases. The
 //! links from the operations that create ids to those that take them are one table here.
 
+mod required;
+
 use std::sync::LazyLock;
 
 use utoipa::openapi::header::Header;
@@ -16,6 +18,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi};
 
+use self::required::ResponsesCarryEveryField;
 use crate::error::ErrorBody;
 use crate::routes::{collections, cover_images, cover_uploads, health, tracks};
 
@@ -51,7 +54,7 @@ use crate::routes::{collections, cover_images, cover_uploads, health, tracks};
         health::ready,
     ),
     components(schemas(ErrorBody, common::renditions::RenditionSize)),
-    modifiers(&ApiKeyAuth, &SharedResponses, &Links),
+    modifiers(&ApiKeyAuth, &SharedResponses, &OperationLinks, &ResponsesCarryEveryField),
     tags(
         (name = "collections"), (name = "tracks"),
         (name = "covers", description = "Cover upload handles, their progress, and the \
@@ -295,9 +298,9 @@ const LINKS: &[(&str, &str, &str, &[&str])] = &[
 ];
 
 /// Adds [`LINKS`] to the 200 responses, named after the operation they lead to.
-struct Links;
+struct OperationLinks;
 
-impl Modify for Links {
+impl Modify for OperationLinks {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for path in openapi.paths.paths.values_mut() {
             for operation in operations(path) {
@@ -354,6 +357,42 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "no description: {missing:?}");
+    }
+
+    /// Responses carry every field (null when unset), so their schemas require every one;
+    /// request bodies, where an absent field means "unchanged" or "default", do not.
+    #[test]
+    fn response_schemas_require_every_field_and_request_bodies_only_theirs() {
+        let document: serde_json::Value = serde_json::from_str(document()).unwrap();
+        let schemas = &document["components"]["schemas"];
+        let required = |schema: &serde_json::Value| -> Vec<String> {
+            let parts = schema["allOf"].as_array().cloned();
+            let parts = parts.unwrap_or_else(|| vec![schema.clone()]);
+            parts
+                .iter()
+                .flat_map(|part| part["required"].as_array().cloned().unwrap_or_default())
+                .map(|name| name.as_str().unwrap().to_owned())
+                .collect()
+        };
+        for (schema, field) in [
+            ("Colors", "player_color"),
+            ("Cover", "cover_image"),
+            ("Collection", "creator_id"),
+            ("Track", "duration"),
+            ("CoverUpload", "processed_at"),
+            ("TrackWithCover", "track_cover_upload"),
+            ("Readiness", "message"),
+        ] {
+            let names = required(&schemas[schema]);
+            assert!(
+                names.iter().any(|name| name == field),
+                "{schema}: {names:?}"
+            );
+        }
+        assert_eq!(required(&schemas["NewCollection"]), ["title"]);
+        assert_eq!(required(&schemas["NewTrack"]), ["collection_id"]);
+        assert!(required(&schemas["CollectionUpdate"]).is_empty());
+        assert!(required(&schemas["TrackUpdate"]).is_empty());
     }
 
     /// An operation id renamed, or a parameter, would leave a link leading nowhere.

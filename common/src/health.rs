@@ -42,7 +42,7 @@ pub async fn postgres(pool: &Pool) -> anyhow::Result<()> {
 }
 
 /// State of one dependency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Check {
     Ok,
@@ -51,13 +51,16 @@ pub enum Check {
 
 /// What `/readyz` says: `{"ok", "checks": {"postgres": "ok", …}, "message", "code"}`, with
 /// `message` naming what is down.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     pub ok: bool,
+    /// Each dependency probed (none for liveness) and its state.
+    #[schema(value_type = BTreeMap<String, Check>)]
     pub checks: BTreeMap<&'static str, Check>,
     /// When not ok: `unavailable: <names>`.
     pub message: Option<String>,
     /// When not ok: `dependency_unavailable`.
+    #[schema(value_type = Option<String>)]
     pub code: Option<&'static str>,
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 pub const COVERS_PREFIX: &str = "covers/";
 
 /// Which kind of record a cover belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     Collection,

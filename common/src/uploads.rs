@@ -33,7 +33,7 @@ use crate::keys::{CoverKey, TargetKind};
 use crate::renditions::{RenditionSize, StoredRendition};
 
 /// Where an upload is in its life; the values of the `cover_uploads.status` CHECK.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UploadStatus {
     /// A handle was issued; no worker has the object yet.

@@ -14,11 +14,10 @@ use crate::state::AppState;
 pub struct Health {
     pub api_request_id: uuid::Uuid,
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub readiness: Readiness,
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "health",
+#[utoipa::path(get, operation_id = "get_liveness", path = "/healthz", tag = "health",
     responses((status = 200, description = "The process is serving", body = Health)))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -27,7 +26,7 @@ pub async fn live() -> HttpResponse {
     })
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+#[utoipa::path(get, operation_id = "get_readiness", path = "/readyz", tag = "health", responses(
     (status = 200, description = "Postgres and the bucket answer", body = Health),
     (status = 503, description = "A dependency is down; `message` names it", body = Health)))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {

@@ -15,13 +15,10 @@ use crate::db::ShownCover;
 pub struct CoverUpload {
     pub id: Uuid,
     pub organization_id: Uuid,
-    #[schema(value_type = String, example = "collection")]
     pub target_kind: TargetKind,
     pub collection_id: Option<Uuid>,
     pub track_id: Option<Uuid>,
     pub object_key: String,
-    /// `pending | processing | applied | failed | expired | superseded`.
-    #[schema(value_type = String, example = "applied")]
     pub status: UploadStatus,
     /// Why the upload failed, when it did.
     pub error: Option<String>,

@@ -21,6 +21,9 @@ use common::renditions::RenditionSize;
 use common::storage::StorageError;
 use common::uploads;
 use futures::StreamExt;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorBody};
@@ -33,15 +36,30 @@ const MISSING: &str = "public, max-age=60";
 /// How long a request waits for a slot to stream from the store (`api.cover_fetch_concurrency`).
 const FETCH_SLOT_WAIT: Duration = Duration::from_secs(5);
 
+/// Schema of a rendition's body: the image file's bytes.
+pub struct ImageBytes;
+
+impl PartialSchema for ImageBytes {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("binary".to_owned())))
+            .description(Some("The image file's bytes"))
+            .into()
+    }
+}
+
+impl ToSchema for ImageBytes {}
+
 #[utoipa::path(get, operation_id = "get_cover_image", path = "/v1/cover_image/{cover_upload_id}/{generation}/{size}", tag = "covers",
     params(
         ("cover_upload_id" = Uuid, Path, description = "A cover upload, in its canonical lowercase spelling"),
-        ("generation" = i32, Path, description = "The processing of that upload whose renditions these are (≥ 1), as linked"),
+        ("generation" = i32, Path, minimum = 1, description = "The processing of that upload whose renditions these are (≥ 1), as linked"),
         ("size" = RenditionSize, Path, description = "`icon` (80 px), `small` (200), `regular` (400) or `large` (800)"),
     ),
     responses(
         (status = 200, description = "The rendition: `image/jpeg`, or `image/webp` for covers with transparency",
-            content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
+            content((ImageBytes = "image/jpeg"), (ImageBytes = "image/webp"))),
         (status = 304, description = "`If-None-Match` names the current ETag"),
         (status = 400, description = "Not one of the four sizes", body = ErrorBody),
         (status = 404, description = "No such rendition (never linked, deleted by the retention sweep, of a deleted target, or not the canonical spelling of its URL)", body = ErrorBody),
@@ -60,7 +78,7 @@ pub async fn handler(
 #[utoipa::path(head, operation_id = "head_cover_image", path = "/v1/cover_image/{cover_upload_id}/{generation}/{size}", tag = "covers",
     params(
         ("cover_upload_id" = Uuid, Path, description = "A cover upload, in its canonical lowercase spelling"),
-        ("generation" = i32, Path, description = "The processing of that upload whose renditions these are (≥ 1), as linked"),
+        ("generation" = i32, Path, minimum = 1, description = "The processing of that upload whose renditions these are (≥ 1), as linked"),
         ("size" = RenditionSize, Path, description = "`icon`, `small`, `regular` or `large`"),
     ),
     responses(
@@ -88,7 +106,7 @@ pub async fn head(
     ),
     responses(
         (status = 200, description = "The rendition",
-            content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
+            content((ImageBytes = "image/jpeg"), (ImageBytes = "image/webp"))),
         (status = 304, description = "`If-None-Match` names the current ETag"),
         (status = 400, description = "Not one of the four sizes", body = ErrorBody),
         (status = 404, description = "No such rendition", body = ErrorBody),
