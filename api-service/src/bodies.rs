@@ -6,6 +6,7 @@
 //! queries (`db`) take these bodies; nothing here knows about rows or responses.
 
 use common::colors::ImageColor;
+use common::theme::{Roles, Scheme, Theme, parse_hex};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use utoipa::openapi::RefOr;
@@ -177,6 +178,8 @@ macro_rules! request_body {
             pub player_color_light: Option<String>,
             #[schema(value_type = Option<crate::bodies::HexColor>)]
             pub player_color_dark: Option<String>,
+            /// Usually left to the color worker, which sets it when a cover is applied.
+            pub theme: Option<crate::bodies::ThemeInput>,
         }
 
         impl $name {
@@ -191,6 +194,7 @@ macro_rules! request_body {
                     colors,
                     self.image_colors.as_deref(),
                     self.metadata.as_deref(),
+                    self.theme.as_ref(),
                 )
             }
         }
@@ -275,13 +279,17 @@ pub fn check_duration(duration: Option<f64>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Checks what serde cannot: the `player_color*` fields are `#RRGGBB`, every `image_colors`
-/// element is in range and `metadata` is an object.
+/// Checks what serde cannot: the `player_color*` fields and the theme's roles are `#RRGGBB`,
+/// every `image_colors` element is in range and `metadata` is an object.
 pub fn check(
     colors: [(&str, Option<&String>); 3],
     image_colors: Option<&[ImageColorInput]>,
     metadata: Option<&RawValue>,
+    theme: Option<&ThemeInput>,
 ) -> Result<(), ApiError> {
+    if let Some(theme) = theme {
+        theme.check()?;
+    }
     for (name, value) in colors {
         if value.is_some_and(|value| !common::colors::is_hex_color(value)) {
             return Err(invalid_field(format!(
@@ -296,6 +304,89 @@ pub fn check(
         return Err(invalid_field("`metadata` must be a JSON object"));
     }
     Ok(())
+}
+
+/// A theme a client sets: the five roles of each scheme. Their contrast ratios are computed
+/// from the colors (a `contrast` sent along, as a theme read from the API has, is ignored),
+/// and not enforced: a client's theme is shown as set, with its true ratios.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeInput {
+    pub cover: SchemeInput,
+    pub light: SchemeInput,
+    pub dark: SchemeInput,
+}
+
+/// One scheme of a [`ThemeInput`].
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemeInput {
+    #[schema(value_type = HexColor)]
+    pub background: String,
+    #[schema(value_type = HexColor)]
+    pub text: String,
+    #[schema(value_type = HexColor)]
+    pub text_secondary: String,
+    #[schema(value_type = HexColor)]
+    pub accent: String,
+    #[schema(value_type = HexColor)]
+    pub on_accent: String,
+    /// Ignored, whatever it holds: the ratios are computed from the colors.
+    #[serde(default)]
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub contrast: Option<serde::de::IgnoredAny>,
+}
+
+impl ThemeInput {
+    fn schemes(&self) -> [(&str, &SchemeInput); 3] {
+        [
+            ("cover", &self.cover),
+            ("light", &self.light),
+            ("dark", &self.dark),
+        ]
+    }
+
+    fn check(&self) -> Result<(), ApiError> {
+        for (name, scheme) in self.schemes() {
+            for (role, value) in scheme.roles() {
+                if !common::colors::is_hex_color(value) {
+                    return Err(invalid_field(format!(
+                        "`theme.{name}.{role}` must be a color of the form #RRGGBB"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored form, with the ratios of the colors as set; call after [`check`].
+    pub fn to_theme(&self) -> Theme {
+        let [cover, light, dark] = self.schemes().map(|(_, scheme)| {
+            let [background, text, text_secondary, accent, on_accent] = scheme
+                .roles()
+                .map(|(_, hex)| parse_hex(hex).unwrap_or_default());
+            Scheme::new(&Roles {
+                background,
+                text,
+                text_secondary,
+                accent,
+                on_accent,
+            })
+        });
+        Theme { cover, light, dark }
+    }
+}
+
+impl SchemeInput {
+    fn roles(&self) -> [(&str, &str); 5] {
+        [
+            ("background", &self.background),
+            ("text", &self.text),
+            ("text_secondary", &self.text_secondary),
+            ("accent", &self.accent),
+            ("on_accent", &self.on_accent),
+        ]
+    }
 }
 
 fn invalid_field(message: impl Into<String>) -> ApiError {

@@ -10,13 +10,14 @@ pub mod tracks;
 
 use common::colors::ImageColor;
 use common::renditions::StoredRendition;
+use common::theme::Theme;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio_postgres::Row;
 use tokio_postgres::types::Json;
 use uuid::Uuid;
 
-use crate::bodies::ImageColorInput;
+use crate::bodies::{ImageColorInput, ThemeInput};
 
 /// The colors of a collection or a track: set when a cover is applied (or by a client's PUT),
 /// null until then.
@@ -26,12 +27,13 @@ pub struct Colors {
     pub player_color: Option<String>,
     pub player_color_light: Option<String>,
     pub player_color_dark: Option<String>,
+    pub theme: Option<Theme>,
 }
 
 impl Colors {
-    /// Reads `image_colors` (jsonb) from column `image_colors` and the three player colors
-    /// from `player_color` and the two columns after it.
-    fn read(row: &Row, image_colors: usize, player_color: usize) -> Self {
+    /// Reads `image_colors` (jsonb) from column `image_colors`, the three player colors from
+    /// `player_color` and the two columns after it, and `theme` (jsonb) from column `theme`.
+    fn read(row: &Row, image_colors: usize, player_color: usize, theme: usize) -> Self {
         Self {
             image_colors: row
                 .get::<_, Option<Json<Vec<ImageColor>>>>(image_colors)
@@ -39,6 +41,7 @@ impl Colors {
             player_color: row.get(player_color),
             player_color_light: row.get(player_color + 1),
             player_color_dark: row.get(player_color + 2),
+            theme: row.get::<_, Option<Json<Theme>>>(theme).map(|json| json.0),
         }
     }
 }
@@ -61,19 +64,25 @@ impl ShownCover {
     }
 }
 
-/// A request body's `metadata` and `image_colors` as statement parameters, in the forms they
-/// are stored in (the colors as the worker writes them).
+/// A request body's `metadata`, `image_colors` and `theme` as statement parameters, in the
+/// forms they are stored in (the colors and the theme as the worker writes them).
 struct Stored<'a> {
     metadata: Option<Json<&'a RawValue>>,
     image_colors: Option<Json<Vec<ImageColor>>>,
+    theme: Option<Json<Theme>>,
 }
 
 impl<'a> Stored<'a> {
-    fn of(metadata: Option<&'a RawValue>, image_colors: Option<&[ImageColorInput]>) -> Self {
+    fn of(
+        metadata: Option<&'a RawValue>,
+        image_colors: Option<&[ImageColorInput]>,
+        theme: Option<&ThemeInput>,
+    ) -> Self {
         Self {
             metadata: metadata.map(Json),
             image_colors: image_colors
                 .map(|colors| Json(colors.iter().map(ImageColor::from).collect())),
+            theme: theme.map(|theme| Json(theme.to_theme())),
         }
     }
 }

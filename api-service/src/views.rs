@@ -13,6 +13,7 @@ use std::future::{Ready, ready};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use common::colors::ImageColor;
 use common::renditions::RenditionSize;
+use common::theme::Theme;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -109,6 +110,10 @@ pub struct Colors {
     /// `player_color` adjusted to contrast ≥ 4.5:1 against black.
     #[schema(value_type = Option<HexColor>)]
     pub player_color_dark: Option<String>,
+    /// A player theme from the cover: background, text and accent colors in three schemes,
+    /// every contrast met and reported. A track shows its collection's when it has none of
+    /// its own or when the collection has `is_theme_overridable = false`.
+    pub theme: Option<Theme>,
 }
 
 impl From<db::Colors> for Colors {
@@ -118,12 +123,14 @@ impl From<db::Colors> for Colors {
             player_color,
             player_color_light,
             player_color_dark,
+            theme,
         } = colors;
         Self {
             image_colors,
             player_color,
             player_color_light,
             player_color_dark,
+            theme,
         }
     }
 }

@@ -13,13 +13,16 @@
 mod accent;
 mod decode;
 mod quantize;
+mod theme;
 
-pub use accent::contrast_ratio;
+pub use common::theme::contrast_ratio;
 pub use decode::WORKING_SIZE;
 
 use common::colors::{CoverColors, ImageColor};
+use common::theme::{TEXT_CONTRAST, hex};
 use image::DynamicImage;
 use palette::{FromColor, Hsl, Srgb};
+use theme::{BLACK, WHITE};
 
 /// BlurHash components across and down: the 4×3 the API promises.
 const BLURHASH_COMPONENTS: (u32, u32) = (4, 3);
@@ -90,7 +93,7 @@ pub struct Analysis {
 pub fn analyse(bytes: &[u8], limits: &Limits) -> Result<Analysis, ExtractError> {
     let image = decode::decode(bytes, limits)?;
     let working = decode::working_copy(&image)?;
-    let colors = colors(&decode::opaque_pixels(&working))?;
+    let colors = colors(&working)?;
     Ok(Analysis {
         colors,
         blurhash: blurhash(&working)?,
@@ -112,13 +115,17 @@ fn blurhash(working: &DynamicImage) -> Result<String, ExtractError> {
         .map_err(|error| ExtractError::Corrupt(format!("no BlurHash: {error}")))
 }
 
-fn colors(pixels: &[[u8; 3]]) -> Result<CoverColors, ExtractError> {
+fn colors(working: &DynamicImage) -> Result<CoverColors, ExtractError> {
+    let pixels = decode::opaque_pixels(working);
     if pixels.is_empty() {
         return Err(ExtractError::NoOpaquePixels);
     }
-    let swatches = quantize::palette(pixels);
+    let swatches = quantize::palette(&pixels);
     let accent = accent::choose(&swatches);
     let player = swatches[accent].rgb;
+    let light = accent::with_contrast(player, WHITE, TEXT_CONTRAST);
+    let dark = accent::with_contrast(player, BLACK, TEXT_CONTRAST);
+    let edges = theme::edge_shares(working, &swatches);
     let image_colors = swatches
         .iter()
         .enumerate()
@@ -127,8 +134,9 @@ fn colors(pixels: &[[u8; 3]]) -> Result<CoverColors, ExtractError> {
     Ok(CoverColors {
         image_colors,
         player_color: hex(player),
-        player_color_light: hex(accent::with_contrast(player, [255, 255, 255])),
-        player_color_dark: hex(accent::with_contrast(player, [0, 0, 0])),
+        player_color_light: hex(light),
+        player_color_dark: hex(dark),
+        theme: theme::theme(&swatches, &edges, accent, light, dark),
     })
 }
 
@@ -136,11 +144,6 @@ fn colors(pixels: &[[u8; 3]]) -> Result<CoverColors, ExtractError> {
 /// budget memory before decoding; fails as [`extract`] would on an image over the limits.
 pub fn memory_needed(bytes: &[u8], limits: &Limits) -> Result<u64, ExtractError> {
     decode::memory_needed(bytes, limits)
-}
-
-/// `#rrggbb`, lowercase, the one form stored and returned by the API.
-fn hex([red, green, blue]: [u8; 3]) -> String {
-    format!("#{red:02x}{green:02x}{blue:02x}")
 }
 
 fn image_color(rgb: [u8; 3], area: f32, active: bool) -> ImageColor {

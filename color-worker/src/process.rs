@@ -69,7 +69,7 @@ pub struct Processor {
 /// How one attempt at the claimed upload's object went.
 enum Attempt {
     /// Analysed, and its renditions stored.
-    Analysed(CoverColors, CoverImage),
+    Analysed(Box<CoverColors>, CoverImage),
     Failed(Failure),
     Transient(Transient),
 }
@@ -407,7 +407,7 @@ impl Processor {
             .store_renditions(upload.id, upload.generation, blurhash, renditions)
             .await
         {
-            Ok(image) => Attempt::Analysed(colors, image),
+            Ok(image) => Attempt::Analysed(Box::new(colors), image),
             Err(error) => Attempt::Transient(Transient::storage(error)),
         }
     }

@@ -33,6 +33,8 @@ pub struct CoverColors {
     pub player_color_light: String,
     /// `player_color` adjusted to contrast ≥ 4.5:1 against black.
     pub player_color_dark: String,
+    /// The player theme: three schemes, every contrast met and reported.
+    pub theme: crate::theme::Theme,
 }
 
 /// True for `#RRGGBB` (either case), the only form `player_color` fields accept.

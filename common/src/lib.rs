@@ -13,4 +13,5 @@ pub mod storage;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod theme;
 pub mod uploads;

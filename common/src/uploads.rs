@@ -138,6 +138,8 @@ pub struct Upload {
     pub player_color: Option<String>,
     pub player_color_light: Option<String>,
     pub player_color_dark: Option<String>,
+    /// The player theme, once applied (null for uploads applied before themes existed).
+    pub theme: Option<crate::theme::Theme>,
     /// The renditions stored with its latest outcome (none for uploads processed before
     /// renditions existed), and the claim generation they were stored under.
     pub renditions: Option<Vec<StoredRendition>>,
@@ -194,7 +196,8 @@ pub async fn get(
                  COALESCE(u.collection_id, t.collection_id), u.object_key, u.status, u.error,
                  u.content_type, u.size, u.max_bytes, u.image_colors, u.player_color,
                  u.player_color_light, u.player_color_dark, u.created_at, u.expires_at,
-                 u.uploaded_at, u.processed_at, g.renditions, g.blurhash, g.generation
+                 u.uploaded_at, u.processed_at, g.renditions, g.blurhash, g.generation,
+                 u.theme
              FROM cover_uploads u LEFT JOIN tracks t ON t.id = u.track_id
                  LEFT JOIN LATERAL (SELECT renditions, blurhash, generation
                                     FROM cover_renditions
@@ -229,6 +232,9 @@ pub async fn get(
             .map(|json| json.0),
         blurhash: row.get(21),
         rendition_generation: row.get(22),
+        theme: row
+            .get::<_, Option<Json<crate::theme::Theme>>>(23)
+            .map(|json| json.0),
     })
     .await
 }

@@ -12,7 +12,7 @@ use super::{Colors, ShownCover, Stored};
 use crate::bodies::{CollectionUpdate, Metadata, NewCollection};
 
 /// Column list shared by every statement that returns a collection; [`from_row`] reads it.
-/// The last is the cover the collection shows ([`ShownCover`]).
+/// The last but one is the cover the collection shows ([`ShownCover`]).
 macro_rules! columns {
     () => {
         "id, organization_id, creator_id, title, organization_index, metadata, image_colors,
@@ -22,7 +22,8 @@ macro_rules! columns {
                                     'renditions', g.renditions, 'blurhash', g.blurhash)
           FROM cover_renditions g
           WHERE g.upload_id = collections.cover_upload_id
-            AND g.generation = collections.cover_generation)"
+            AND g.generation = collections.cover_generation),
+         theme"
     };
 }
 
@@ -42,6 +43,7 @@ macro_rules! settable {
             &$fields.player_subtitle,
             &$fields.is_cover_overridable,
             &$fields.is_theme_overridable,
+            &$stored.theme,
         ]
     };
 }
@@ -74,7 +76,7 @@ fn from_row(row: &Row) -> Collection {
         title: row.get(3),
         organization_index: row.get(4),
         metadata: row.get::<_, Json<Metadata>>(5).0,
-        colors: Colors::read(row, 6, 7),
+        colors: Colors::read(row, 6, 7, 16),
         cover: ShownCover::read(row, 15),
         player_subtitle: row.get(10),
         is_cover_overridable: row.get(11),
@@ -91,15 +93,19 @@ pub async fn insert(
     organization_index: i64,
     fields: &NewCollection,
 ) -> Result<Collection, tokio_postgres::Error> {
-    let stored = Stored::of(fields.metadata.as_deref(), fields.image_colors.as_deref());
+    let stored = Stored::of(
+        fields.metadata.as_deref(),
+        fields.image_colors.as_deref(),
+        fields.theme.as_ref(),
+    );
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id, &organization_index];
     params.extend(settable!(fields, stored));
     let sql = concat!(
         "INSERT INTO collections (id, organization_id, organization_index, title, creator_id,
              metadata, image_colors, player_color, player_color_light, player_color_dark,
-             player_subtitle, is_cover_overridable, is_theme_overridable)
+             player_subtitle, is_cover_overridable, is_theme_overridable, theme)
          VALUES ($1, $2, $3, $4, $5, COALESCE($6, '{}'::jsonb), $7, $8, $9, $10, $11,
-             COALESCE($12, true), COALESCE($13, true))
+             COALESCE($12, true), COALESCE($13, true), $14)
          RETURNING ",
         columns!()
     );
@@ -147,7 +153,11 @@ pub async fn update(
     id: Uuid,
     fields: &CollectionUpdate,
 ) -> Result<Option<Collection>, tokio_postgres::Error> {
-    let stored = Stored::of(fields.metadata.as_deref(), fields.image_colors.as_deref());
+    let stored = Stored::of(
+        fields.metadata.as_deref(),
+        fields.image_colors.as_deref(),
+        fields.theme.as_ref(),
+    );
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id];
     params.extend(settable!(fields, stored));
     let sql = concat!(
@@ -162,6 +172,7 @@ pub async fn update(
              player_subtitle = COALESCE($10, player_subtitle),
              is_cover_overridable = COALESCE($11, is_cover_overridable),
              is_theme_overridable = COALESCE($12, is_theme_overridable),
+             theme = COALESCE($13, theme),
              updated_at = now()
          WHERE id = $1 AND organization_id = $2
          RETURNING ",

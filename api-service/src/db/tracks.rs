@@ -12,9 +12,10 @@ use super::{Colors, ShownCover, Stored};
 use crate::bodies::{Metadata, NewTrack, TrackUpdate};
 
 /// Column list (table alias `t`) shared by every statement that returns a track;
-/// [`from_row`] reads it. The last is the cover the track shows ([`ShownCover`]):
+/// [`from_row`] reads it. The last but one is the cover the track shows ([`ShownCover`]):
 /// its own, or its collection's when it has none or the collection has
-/// `is_cover_overridable = false`.
+/// `is_cover_overridable = false`; the last its theme, likewise its own or its collection's
+/// (`is_theme_overridable = false`).
 macro_rules! columns {
     () => {
         "t.id, t.organization_id, t.collection_id, t.creator_id, t.index, t.duration,
@@ -30,7 +31,10 @@ macro_rules! columns {
            AND g.generation =
                    CASE WHEN t.cover_upload_id IS NOT NULL AND shown_by.is_cover_overridable
                         THEN t.cover_generation ELSE shown_by.cover_generation END
-          WHERE shown_by.id = t.collection_id)"
+          WHERE shown_by.id = t.collection_id),
+         (SELECT CASE WHEN t.theme IS NOT NULL AND c.is_theme_overridable THEN t.theme
+                      ELSE c.theme END
+          FROM collections c WHERE c.id = t.collection_id)"
     };
 }
 
@@ -52,6 +56,7 @@ macro_rules! settable {
             &$fields.player_color_light,
             &$fields.player_color_dark,
             &$stored.image_colors,
+            &$stored.theme,
         ]
     };
 }
@@ -96,7 +101,7 @@ fn from_row(row: &Row) -> Track {
         metadata: row.get::<_, Json<Metadata>>(9).0,
         player_title: row.get(10),
         player_subtitle: row.get(11),
-        colors: Colors::read(row, 15, 12),
+        colors: Colors::read(row, 15, 12, 20),
         cover: ShownCover::read(row, 19),
         track_status_id: row.get(16),
         created_at: row.get(17),
@@ -113,7 +118,11 @@ pub async fn insert(
     organization_index: i64,
     fields: &NewTrack,
 ) -> Result<Track, tokio_postgres::Error> {
-    let stored = Stored::of(fields.metadata.as_deref(), fields.image_colors.as_deref());
+    let stored = Stored::of(
+        fields.metadata.as_deref(),
+        fields.image_colors.as_deref(),
+        fields.theme.as_ref(),
+    );
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![
         &id,
         &organization_id,
@@ -124,9 +133,10 @@ pub async fn insert(
     let sql = concat!(
         "INSERT INTO tracks AS t (id, organization_id, collection_id, organization_index,
              creator_id, index, duration, file_name, \"order\", metadata, player_title,
-             player_subtitle, player_color, player_color_light, player_color_dark, image_colors)
+             player_subtitle, player_color, player_color_light, player_color_dark, image_colors,
+             theme)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, '{}'::jsonb), $11, $12,
-             $13, $14, $15, $16)
+             $13, $14, $15, $16, $17)
          RETURNING ",
         columns!()
     );
@@ -160,7 +170,7 @@ pub async fn get_with_cover_policy(
          WHERE t.id = $1 AND t.organization_id = $2"
     );
     query::opt(client, sql, &[&id, &organization_id], |row| {
-        (from_row(row), row.get(20))
+        (from_row(row), row.get(21))
     })
     .await
 }
@@ -191,7 +201,11 @@ pub async fn update(
     id: Uuid,
     fields: &TrackUpdate,
 ) -> Result<Option<Track>, tokio_postgres::Error> {
-    let stored = Stored::of(fields.metadata.as_deref(), fields.image_colors.as_deref());
+    let stored = Stored::of(
+        fields.metadata.as_deref(),
+        fields.image_colors.as_deref(),
+        fields.theme.as_ref(),
+    );
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id];
     params.extend(settable!(fields, stored));
     let sql = concat!(
@@ -208,6 +222,7 @@ pub async fn update(
              player_color_light = COALESCE($12, t.player_color_light),
              player_color_dark = COALESCE($13, t.player_color_dark),
              image_colors = COALESCE($14, t.image_colors),
+             theme = COALESCE($15, t.theme),
              updated_at = now()
          WHERE t.id = $1 AND t.organization_id = $2
          RETURNING ",

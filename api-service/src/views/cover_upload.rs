@@ -66,6 +66,7 @@ impl CoverUpload {
                 player_color: upload.player_color,
                 player_color_light: upload.player_color_light,
                 player_color_dark: upload.player_color_dark,
+                theme: upload.theme,
             },
             cover: Cover::new(shown, links),
             created_at: upload.created_at,

@@ -127,3 +127,59 @@ async fn answers_to_api_keys_are_never_cached() {
         assert_eq!(response.headers()["cache-control"], "no-store", "{url}");
     }
 }
+
+#[tokio::test]
+async fn a_client_may_set_a_theme_and_reads_the_true_ratios_of_its_colors() {
+    let app = TestApp::spawn().await;
+    let scheme = |background: &str, text: &str| {
+        json!({
+            "background": background, "text": text, "text_secondary": "#777777",
+            "accent": "#000000", "on_accent": "#ffffff",
+            // What a theme read from the API carries: ignored, recomputed.
+            "contrast": {"text": 21, "text_secondary": 21, "accent": 21, "on_accent": 21},
+        })
+    };
+    let theme = json!({
+        "cover": scheme("#FFFFFF", "#767676"),
+        "light": scheme("#ffffff", "#000000"),
+        "dark": scheme("#000000", "#ffffff"),
+    });
+    let created = app
+        .create_collection(json!({"title": "Set by hand", "theme": theme}))
+        .await;
+    let cover = &created["collection"]["theme"]["cover"];
+    assert_eq!(cover["background"], "#ffffff", "stored lowercase");
+    assert_eq!(cover["text"], "#767676");
+    assert_eq!(cover["contrast"]["text"], 4.54);
+    assert_eq!(
+        cover["contrast"]["text_secondary"], 4.47,
+        "shown as set, not enforced"
+    );
+    assert_eq!(cover["contrast"]["accent"], 21.0);
+
+    let path = format!(
+        "/v1/collection/{}",
+        created["collection_id"].as_str().unwrap()
+    );
+    let mut bad = theme.clone();
+    bad["dark"]["on_accent"] = json!("white");
+    let message = app
+        .put(&path, &json!({"theme": bad}))
+        .await
+        .assert_error(400, "invalid_field")
+        .to_owned();
+    assert!(message.contains("`theme.dark.on_accent`"), "{message}");
+    let mut partial = theme.clone();
+    partial["light"].as_object_mut().unwrap().remove("accent");
+    let message = app
+        .put(&path, &json!({"theme": partial}))
+        .await
+        .assert_error(400, "invalid_field")
+        .to_owned();
+    assert!(
+        message.contains("`theme.light`: missing field `accent`"),
+        "{message}"
+    );
+    let unchanged = app.get(&path).await.ok()["collection"]["theme"].clone();
+    assert_eq!(unchanged, created["collection"]["theme"]);
+}

@@ -1,18 +1,16 @@
 //! The accent (`player_color`) of a palette and its readable variants: the most vivid color
 //! weighted by area, then the same hue darkened or lightened until WCAG 2.1 contrast against
-//! white (`player_color_light`) or black (`player_color_dark`) reaches 4.5:1.
+//! white (`player_color_light`) or black (`player_color_dark`) reaches 4.5:1 — the move the
+//! theme (`theme.rs`) makes for every role.
 
-use palette::color_difference::Wcag21RelativeContrast;
+use common::theme::contrast_ratio;
 use palette::{FromColor, Hsl, Oklch, Srgb};
 
 use super::quantize::Swatch;
 
-/// WCAG 2.1 AA for body text: what a player's text or icons in the accent color need.
-const MIN_CONTRAST: f32 = 4.5;
-
 /// Below this OKLCh chroma a color reads as gray: muted photos still offer 0.05–0.1, while JPEG
 /// noise on a gray image stays under 0.03.
-const MIN_VIVID_CHROMA: f32 = 0.04;
+pub(super) const MIN_VIVID_CHROMA: f32 = 0.04;
 
 /// OKLab lightness outside this range is near-black or near-white whatever its chroma, and an
 /// accent there would look like a text color rather than a theme.
@@ -23,38 +21,40 @@ const VIVID_LIGHTNESS: std::ops::RangeInclusive<f32> = 0.25..=0.92;
 /// lawn, yet a tiny speck does not beat a large vivid field); if none is vivid, the largest color
 /// that is neither near-black nor near-white wins, else simply the largest.
 pub(super) fn choose(swatches: &[Swatch]) -> usize {
+    let in_range = |i: &usize| VIVID_LIGHTNESS.contains(&Oklch::from_color(swatches[*i].oklab).l);
+    // Swatches are sorted by area, so the first match is the largest.
+    most_vivid(swatches, None)
+        .or_else(|| (0..swatches.len()).find(in_range))
+        .unwrap_or(0)
+}
+
+/// Index of the vivid swatch with the best score, leaving out `except`; `None` when the
+/// palette (but `except`) has no vivid color.
+pub(super) fn most_vivid(swatches: &[Swatch], except: Option<usize>) -> Option<usize> {
     let lch: Vec<Oklch> = swatches
         .iter()
         .map(|s| Oklch::from_color(s.oklab))
         .collect();
-    let in_range = |i: &usize| VIVID_LIGHTNESS.contains(&lch[*i].l);
-    let best_vivid = (0..swatches.len())
-        .filter(in_range)
-        .filter(|&i| lch[i].chroma >= MIN_VIVID_CHROMA)
-        .max_by(|&i, &j| score(&lch[i], &swatches[i]).total_cmp(&score(&lch[j], &swatches[j])));
-    // Swatches are sorted by area, so the first match is the largest.
-    best_vivid
-        .or_else(|| (0..swatches.len()).find(in_range))
-        .unwrap_or(0)
+    (0..swatches.len())
+        .filter(|&i| Some(i) != except)
+        .filter(|&i| VIVID_LIGHTNESS.contains(&lch[i].l) && lch[i].chroma >= MIN_VIVID_CHROMA)
+        .max_by(|&i, &j| score(&lch[i], &swatches[i]).total_cmp(&score(&lch[j], &swatches[j])))
 }
 
 fn score(lch: &Oklch, swatch: &Swatch) -> f32 {
     lch.chroma * swatch.area.sqrt()
 }
 
-/// WCAG 2.1 contrast ratio of two sRGB colors, from 1 (same luminance) to 21 (black on white).
-pub fn contrast_ratio(a: [u8; 3], b: [u8; 3]) -> f32 {
-    srgb(a).relative_contrast(srgb(b))
-}
-
-fn srgb(rgb: [u8; 3]) -> Srgb<f32> {
+pub(super) fn srgb(rgb: [u8; 3]) -> Srgb<f32> {
     Srgb::from(rgb).into_format()
 }
 
 /// `rgb` with its HSL hue and saturation kept and its lightness moved away from `background`
-/// just far enough for [`MIN_CONTRAST`]; `rgb` itself when it already contrasts enough.
-pub(super) fn with_contrast(rgb: [u8; 3], background: [u8; 3]) -> [u8; 3] {
-    if contrast_ratio(rgb, background) >= MIN_CONTRAST {
+/// just far enough for a contrast of `target`; `rgb` itself when it already contrasts enough.
+/// Any target up to 4.58 (√21, what the better of black and white reaches on the worst
+/// background) is always reached; a higher one where the background leaves room.
+pub(super) fn with_contrast(rgb: [u8; 3], background: [u8; 3], target: f32) -> [u8; 3] {
+    if contrast_ratio(rgb, background) >= target {
         return rgb;
     }
     let hsl = Hsl::from_color(srgb(rgb));
@@ -65,53 +65,31 @@ pub(super) fn with_contrast(rgb: [u8; 3], background: [u8; 3]) -> [u8; 3] {
     };
     // Luminance rises with HSL lightness at fixed hue and saturation, so bisect between the
     // current lightness (too little contrast) and the extreme away from the background
-    // (black against white, white against black: always ≥ 4.5:1), keeping the passing end.
+    // (the better of black and white), keeping the passing end.
     let background_is_light =
         contrast_ratio(background, [0, 0, 0]) > contrast_ratio(background, [255, 255, 255]);
     let (mut failing, mut passing) = (hsl.lightness, if background_is_light { 0.0 } else { 1.0 });
     // 16 halvings resolve lightness to 1/65536, finer than one step of an 8-bit channel.
     for _ in 0..16 {
         let middle = (failing + passing) / 2.0;
-        if contrast_ratio(at(middle), background) >= MIN_CONTRAST {
+        if contrast_ratio(at(middle), background) >= target {
             passing = middle;
         } else {
             failing = middle;
         }
     }
+    // When even the extreme falls short of `target`, `passing` stays there: the most there is.
     at(passing)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::palette::quantize::to_oklab;
+    use common::theme::TEXT_CONTRAST;
     use proptest::prelude::*;
 
     fn swatch(rgb: [u8; 3], area: f32) -> Swatch {
-        Swatch {
-            rgb,
-            oklab: to_oklab(rgb),
-            area,
-        }
-    }
-
-    #[test]
-    fn contrast_of_black_on_white_is_21() {
-        assert!((contrast_ratio([0, 0, 0], [255, 255, 255]) - 21.0).abs() < 1e-3);
-    }
-
-    #[test]
-    fn contrast_matches_published_wcag_values() {
-        // Values from the WebAIM contrast checker.
-        assert!((contrast_ratio([0x77, 0x77, 0x77], [255, 255, 255]) - 4.48).abs() < 0.01);
-        assert!((contrast_ratio([0x76, 0x76, 0x76], [255, 255, 255]) - 4.54).abs() < 0.01);
-        assert!((contrast_ratio([0xff, 0x00, 0x00], [255, 255, 255]) - 4.0).abs() < 0.01);
-        assert!((contrast_ratio([0x00, 0x00, 0xff], [0, 0, 0]) - 2.44).abs() < 0.01);
-    }
-
-    #[test]
-    fn contrast_is_one_for_identical_colors() {
-        assert!((contrast_ratio([12, 200, 99], [12, 200, 99]) - 1.0).abs() < 1e-6);
+        Swatch::of(rgb, area)
     }
 
     #[test]
@@ -144,15 +122,18 @@ mod tests {
 
     #[test]
     fn readable_color_is_kept_unchanged() {
-        assert_eq!(with_contrast([0, 0, 128], [255, 255, 255]), [0, 0, 128]);
+        assert_eq!(
+            with_contrast([0, 0, 128], [255, 255, 255], TEXT_CONTRAST),
+            [0, 0, 128]
+        );
     }
 
     proptest! {
         #[test]
         fn variants_reach_the_contrast_target(r: u8, g: u8, b: u8) {
             for background in [[255, 255, 255], [0, 0, 0]] {
-                let variant = with_contrast([r, g, b], background);
-                prop_assert!(contrast_ratio(variant, background) >= MIN_CONTRAST);
+                let variant = with_contrast([r, g, b], background, TEXT_CONTRAST);
+                prop_assert!(contrast_ratio(variant, background) >= TEXT_CONTRAST);
             }
         }
 
@@ -162,7 +143,7 @@ mod tests {
             // Hue is only meaningful (and survives 8-bit rounding) for clearly colored pixels.
             prop_assume!(original.saturation > 0.5 && (0.2..0.8).contains(&original.lightness));
             for background in [[255, 255, 255], [0, 0, 0]] {
-                let variant = Hsl::from_color(srgb(with_contrast([r, g, b], background)));
+                let variant = Hsl::from_color(srgb(with_contrast([r, g, b], background, TEXT_CONTRAST)));
                 let delta = (variant.hue - original.hue).into_degrees().abs();
                 prop_assert!(delta < 6.0, "hue moved {delta}° for {background:?}");
             }

@@ -26,7 +26,7 @@ pub const WORKING_SIZE: u32 = 192;
 const DECODE_SIDE: u32 = RenditionSize::Large.nominal_side();
 
 /// Pixels with alpha below this are transparent and ignored (the contract's "alpha < 128").
-const OPAQUE_ALPHA: u8 = 128;
+pub(super) const OPAQUE_ALPHA: u8 = 128;
 
 /// Progressive scans a JPEG may have. Encoders write about 10; each scan walks every
 /// coefficient again, so a hostile file of thousands of tiny scans could keep a worker busy

@@ -58,6 +58,18 @@ pub(super) struct Swatch {
     pub area: f32,
 }
 
+#[cfg(test)]
+impl Swatch {
+    /// A swatch of `rgb` covering `area`, for tests of what is made of palettes.
+    pub(super) fn of(rgb: [u8; 3], area: f32) -> Self {
+        Self {
+            rgb,
+            oklab: to_oklab(rgb),
+            area,
+        }
+    }
+}
+
 /// Builds at most [`MAX_COLORS`] swatches from `pixels` (not empty), sorted by area, largest
 /// first; their areas sum to 1.
 pub(super) fn palette(pixels: &[[u8; 3]]) -> Vec<Swatch> {

@@ -53,7 +53,7 @@ fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
 
 /// Requests a cover handle for `path` (`/v1/collection/{id}` or `/v1/track/{id}`), uploads
 /// `bytes` with it and returns the applied upload.
-async fn apply_cover(
+pub async fn apply_cover(
     app: &TestApp,
     worker: &TestWorker,
     path: &str,

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use color_worker::reconcile;
 use color_worker::startup::Worker;
-use common::colors::CoverColors;
 use common::keys::TargetKind;
 use common::renditions::CoverImage;
 use common::testing::wait_until;
@@ -108,12 +107,7 @@ async fn a_worker_whose_claim_was_taken_over_changes_nothing() {
         .await
         .unwrap()
         .expect("taken over");
-    let colors = CoverColors {
-        image_colors: Vec::new(),
-        player_color: "#c81e28".into(),
-        player_color_light: "#c81e28".into(),
-        player_color_dark: "#e0474f".into(),
-    };
+    let colors = crate::support::red_colors();
     let stored = Stored {
         size: 10,
         content_type: Some("image/png".into()),

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use api_service::testing::TestApp;
-use common::colors::CoverColors;
 use common::renditions::CoverImage;
 use common::testing::wait_until;
 use common::uploads::{self, Stored, UploadStatus, Verdict};
@@ -78,9 +77,14 @@ async fn a_cover_whose_collection_is_deleted_while_it_is_processed_fails_with_th
         .await;
 
     let tx = client.transaction().await.unwrap();
-    let status = uploads::finish(&tx, &claim, &colors(), &image(claim.generation))
-        .await
-        .unwrap();
+    let status = uploads::finish(
+        &tx,
+        &claim,
+        &crate::support::red_colors(),
+        &image(claim.generation),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
     assert_eq!(status, Some(UploadStatus::Failed));
@@ -124,7 +128,13 @@ async fn deleting_a_collection_while_its_cover_is_finished_does_not_deadlock() {
         async move {
             let mut client = pool.get().await.unwrap();
             let tx = client.transaction().await?;
-            let status = uploads::finish(&tx, &claim, &colors(), &image(claim.generation)).await?;
+            let status = uploads::finish(
+                &tx,
+                &claim,
+                &crate::support::red_colors(),
+                &image(claim.generation),
+            )
+            .await?;
             tx.commit().await?;
             Ok::<_, tokio_postgres::Error>(status)
         }
@@ -468,15 +478,6 @@ async fn fetch_all(cover: &Value) -> std::collections::BTreeMap<&'static str, Ve
 async fn get(url: &str) -> (StatusCode, Vec<u8>) {
     let response = reqwest::get(url).await.unwrap();
     (response.status(), response.bytes().await.unwrap().to_vec())
-}
-
-fn colors() -> CoverColors {
-    CoverColors {
-        image_colors: Vec::new(),
-        player_color: "#c81e28".into(),
-        player_color_light: "#c81e28".into(),
-        player_color_dark: "#e0474f".into(),
-    }
 }
 
 fn image(generation: i32) -> CoverImage {

@@ -18,3 +18,4 @@ mod palette;
 mod processing;
 mod resilience;
 mod support;
+mod theme;

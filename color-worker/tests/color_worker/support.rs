@@ -396,6 +396,13 @@ pub fn flat_png(rgb: [u8; 3]) -> Vec<u8> {
     bytes.into_inner()
 }
 
+/// The colors the worker extracts from a flat red (#c81e28) cover, as it would store them.
+pub fn red_colors() -> common::colors::CoverColors {
+    let png = flat_png([0xc8, 0x1e, 0x28]);
+    color_worker::palette::extract(&png, &color_worker::palette::Limits::default())
+        .expect("a flat PNG has colors")
+}
+
 /// A PNG claiming 30000×30000 pixels (2.7 GB decoded) whose data is a few bytes: what a
 /// decompression bomb looks like before the decoder allocates anything.
 pub fn decompression_bomb() -> Vec<u8> {

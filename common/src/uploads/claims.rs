@@ -279,11 +279,12 @@ pub async fn finish(
         return Ok(Some(UploadStatus::Failed));
     }
     let image_colors = Json(&colors.image_colors);
+    let theme = Json(&colors.theme);
     let apply = match upload.kind {
         TargetKind::Collection => APPLY_TO_COLLECTION,
         TargetKind::Track => APPLY_TO_TRACK,
     };
-    let params: [&(dyn ToSql + Sync); 8] = [
+    let params: [&(dyn ToSql + Sync); 9] = [
         &upload.target_id,
         &upload.seq,
         &image_colors,
@@ -292,6 +293,7 @@ pub async fn finish(
         &colors.player_color_dark,
         &upload.id,
         &image.generation,
+        &theme,
     ];
     let applied = query::opt(client, apply, &params, |row| {
         (row.get::<_, Option<Uuid>>(0), row.get::<_, Option<i32>>(1))
@@ -328,11 +330,12 @@ pub async fn finish(
     // `renditions` and `blurhash` on the upload too: what the previous release reads.
     let sql = "UPDATE cover_uploads
          SET status = $2, image_colors = $3, player_color = $4, player_color_light = $5,
-             player_color_dark = $6, renditions = $7, blurhash = $8, claim_token = NULL,
+             player_color_dark = $6, renditions = $7, blurhash = $8, theme = $9,
+             claim_token = NULL,
              replaced_at = NULL, uploaded_at = coalesce(uploaded_at, now()),
              processed_at = now(), error = NULL
          WHERE id = $1";
-    let params: [&(dyn ToSql + Sync); 8] = [
+    let params: [&(dyn ToSql + Sync); 9] = [
         &upload.id,
         &status,
         &image_colors,
@@ -341,6 +344,7 @@ pub async fn finish(
         &colors.player_color_dark,
         &renditions,
         &image.blurhash,
+        &theme,
     ];
     query::execute(client, sql, &params).await?;
     Ok(Some(status))
@@ -354,7 +358,7 @@ pub async fn finish(
 /// generation `cover_generation`.
 const APPLY_TO_COLLECTION: &str = "UPDATE collections c
      SET image_colors = $3, player_color = $4, player_color_light = $5,
-         player_color_dark = $6, cover_upload_id = $7, cover_generation = $8,
+         player_color_dark = $6, theme = $9, cover_upload_id = $7, cover_generation = $8,
          cover_upload_seq = $2, updated_at = now()
      FROM (SELECT id, cover_upload_id, cover_generation FROM collections WHERE id = $1
            FOR UPDATE) previous
@@ -370,6 +374,7 @@ const APPLY_TO_TRACK: &str = "UPDATE tracks t
              CASE WHEN c.is_theme_overridable THEN $5 ELSE t.player_color_light END,
          player_color_dark =
              CASE WHEN c.is_theme_overridable THEN $6 ELSE t.player_color_dark END,
+         theme = CASE WHEN c.is_theme_overridable THEN $9 ELSE t.theme END,
          cover_upload_id = $7, cover_generation = $8, cover_upload_seq = $2,
          updated_at = now()
      FROM collections c,
