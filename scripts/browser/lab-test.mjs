@@ -250,6 +250,22 @@ await step('a collection cover is uploaded, applied and shown as the API decided
     check(Number(match[1]) >= 4.5, `#${id} contrast`, '≥ 4.5:1', text);
   }
 
+  // Theme: the three schemes, each painted with its roles and every ratio as the API reports it
+  for (const name of ['cover', 'light', 'dark']) {
+    const figure = page.locator(`.theme-scheme[data-scheme="${name}"]`);
+    const scheme = collection.theme[name];
+    const background = await figure.locator('.player-card').evaluate((node) => getComputedStyle(node).backgroundColor);
+    check(background === hexToRgb(scheme.background), `${name} scheme background`, scheme.background, background);
+    const play = await figure.locator('.player-play').evaluate((node) => [getComputedStyle(node).backgroundColor, getComputedStyle(node).color]);
+    check(play[0] === hexToRgb(scheme.accent) && play[1] === hexToRgb(scheme.on_accent), `${name} play button`,
+      `${scheme.accent} / ${scheme.on_accent}`, play.join(' / '));
+    const shown = await figure.locator('.ratios li').evaluateAll((items) => items.map((item) => [item.dataset.role, Number(item.dataset.ratio), item.className]));
+    check(shown.length === 4, `${name} ratios listed`, 4, shown.length);
+    for (const [role, ratio, verdict] of shown) {
+      check(ratio === scheme.contrast[role] && verdict === 'pass', `${name}.${role} ratio`, `${scheme.contrast[role]} pass`, `${ratio} ${verdict}`);
+    }
+  }
+
   // Renditions at the sizes the API announces
   for (const size of SIZES) {
     const img = page.locator(`img.rendition[data-size="${size}"]`);

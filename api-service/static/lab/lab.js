@@ -462,6 +462,7 @@ function renderTarget() {
   paintCover(view.cover.blurhash, view.cover.cover_image);
   renderPalette(view.colors.image_colors ?? []);
   renderPlayers(view.colors, view.cover.cover_image, target);
+  renderThemes(view.colors.theme, view.cover.cover_image, target);
   renderRenditions(view.cover.cover_image);
 }
 
@@ -576,6 +577,48 @@ function renderPlayers(colors, coverImage, target) {
     const pass = ratio >= MIN_CONTRAST;
     check.textContent = pass ? '✓ passes 4.5:1' : '✗ below 4.5:1';
     check.className = `contrast-check ${pass ? 'pass' : 'fail'}`;
+  }
+}
+
+/** What each theme role must reach, as WCAG 2.1 sets it. */
+const THEME_MINIMUMS = { text: 4.5, text_secondary: 4.5, accent: 3, on_accent: 4.5 };
+
+function renderThemes(theme, coverImage, target) {
+  $('#themes-box').hidden = !theme;
+  if (!theme) return;
+  for (const figure of document.querySelectorAll('.theme-scheme')) {
+    const scheme = theme[figure.dataset.scheme];
+    const container = $('.player', figure);
+    container.replaceChildren($('#player-template').content.cloneNode(true));
+    $('.contrast-line', container).remove();
+    const card = $('.player-card', container);
+    card.style.backgroundColor = scheme.background;
+    card.style.color = scheme.text;
+    figure.style.backgroundColor = scheme.background;
+    const thumb = $('.player-thumb', container);
+    const thumbUrl = coverImage?.small?.url ?? coverImage?.icon?.url;
+    if (thumbUrl) thumb.src = thumbUrl;
+    else thumb.hidden = true;
+    $('.player-title', container).textContent = titleOf(target);
+    const subtitle = $('.player-subtitle', container);
+    subtitle.textContent = target.item.player_subtitle || (target.kind === 'collection' ? 'Collection' : state.collection.title);
+    subtitle.style.color = scheme.text_secondary;
+    subtitle.style.opacity = 1;
+    $('.player-progress-fill', container).style.backgroundColor = scheme.accent;
+    const play = $('.player-play', container);
+    play.classList.add('accent');
+    play.style.backgroundColor = scheme.accent;
+    play.style.color = scheme.on_accent;
+    const ratios = $('.ratios', figure);
+    ratios.style.color = scheme.text;
+    ratios.replaceChildren(...Object.entries(THEME_MINIMUMS).map(([role, minimum]) => {
+      const ratio = scheme.contrast[role];
+      const item = el('li', ratio >= minimum ? 'pass' : 'fail',
+        `${role} ${scheme[role]}: ${ratio.toFixed(2)}:1 ${ratio >= minimum ? '✓' : '✗'} ≥ ${minimum}:1`);
+      item.dataset.role = role;
+      item.dataset.ratio = String(ratio);
+      return item;
+    }));
   }
 }
 

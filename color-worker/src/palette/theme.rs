@@ -17,9 +17,12 @@ pub(super) const WHITE: [u8; 3] = [255, 255, 255];
 pub(super) const BLACK: [u8; 3] = [0, 0, 0];
 
 /// What `text` aims for (WCAG AAA for body text), so that `text_secondary` has room between it
-/// and the 4.5:1 floor to look quieter. The cover scheme's background is moved just enough in
-/// lightness for it.
+/// and the 4.5:1 floor to look quieter.
 const TEXT_TARGET: f32 = 7.0;
+/// The contrast the cover scheme's background must leave white or black, moved in lightness
+/// just enough where it does not: room for text clearly above `text_secondary`'s 4.5:1 while
+/// staying close to the cover (7:1 moved a mid-gray cover's background by ΔE00 20, this 9).
+const BACKGROUND_ROOM: f32 = 6.0;
 /// `text_secondary` aims for this share of `text`'s contrast, between 4.5:1 and 7:1.
 const SECONDARY_SHARE: f32 = 0.55;
 /// Light page: relative luminance ≥ 0.75, i.e. contrast with black ≥ (0.75 + 0.05) / 0.05.
@@ -42,11 +45,11 @@ pub(super) fn theme(
     player_color_light: [u8; 3],
     player_color_dark: [u8; 3],
 ) -> Theme {
-    let vivid = swatches
-        .iter()
-        .any(|swatch| Oklch::from_color(swatch.oklab).chroma >= MIN_VIVID_CHROMA);
     // The hue the tints take: the accent's, or none on a cover without hue.
-    let tint = vivid.then(|| Hsl::from_color(srgb(swatches[accent].rgb)).hue);
+    let tint = swatches
+        .iter()
+        .any(is_vivid)
+        .then(|| hue_of(swatches[accent].rgb));
     let background = background(swatches, edges);
     // The cover scheme's accent stands out from its background: when the accent is the
     // background's own color, the next most vivid one, if the cover has another.
@@ -58,9 +61,9 @@ pub(super) fn theme(
     let cover_background = {
         let chosen = swatches[background].rgb;
         // Where the color leaves text too little room, move it (darker or lighter, whichever
-        // it is already) just enough for TEXT_TARGET.
+        // it is already) just enough.
         let against = if dark(chosen) { WHITE } else { BLACK };
-        with_contrast(chosen, against, TEXT_TARGET)
+        with_contrast(chosen, against, BACKGROUND_ROOM)
     };
     let light_page = with_contrast(tinted(tint, 0.96), BLACK, LIGHT_PAGE_CONTRAST_WITH_BLACK);
     let dark_page = with_contrast(tinted(tint, 0.1), WHITE, DARK_PAGE_CONTRAST_WITH_WHITE);
@@ -68,7 +71,12 @@ pub(super) fn theme(
         cover: Scheme::new(&roles(
             cover_background,
             swatches[cover_accent].rgb,
-            hue_of(cover_background, vivid),
+            // The background's own hue, unless it has none (a white frame): the cover's.
+            if is_vivid(&swatches[background]) {
+                Some(hue_of(cover_background))
+            } else {
+                tint
+            },
         )),
         light: Scheme::new(&roles(light_page, player_color_light, tint)),
         dark: Scheme::new(&roles(dark_page, player_color_dark, tint)),
@@ -131,9 +139,13 @@ fn tinted(tint: Option<palette::RgbHue>, lightness: f32) -> [u8; 3] {
         .into()
 }
 
-/// The hue of `rgb`, where the cover has any.
-fn hue_of(rgb: [u8; 3], vivid: bool) -> Option<palette::RgbHue> {
-    vivid.then(|| Hsl::from_color(srgb(rgb)).hue)
+fn hue_of(rgb: [u8; 3]) -> palette::RgbHue {
+    Hsl::from_color(srgb(rgb)).hue
+}
+
+/// True for a swatch with hue enough to tint with (what the accent counts as vivid).
+fn is_vivid(swatch: &Swatch) -> bool {
+    Oklch::from_color(swatch.oklab).chroma >= MIN_VIVID_CHROMA
 }
 
 /// True where white contrasts more than black: light things go on it.
@@ -291,6 +303,18 @@ mod tests {
         assert_readable(&theme);
         // Tinted toward the cover's hue: the light page is not pure white.
         assert!(!is_gray(&theme.light.background), "{:?}", theme.light);
+    }
+
+    #[test]
+    fn text_on_a_hueless_frame_takes_the_covers_hue() {
+        // A teal cover on a white frame (as a transparent PNG's padding often is).
+        let teal = [0x2a, 0xab, 0x95];
+        let theme = theme_of(&[swatch(teal, 0.9), swatch(WHITE, 0.1)], &[0.0, 1.0]);
+        assert_eq!(theme.cover.background, "#ffffff");
+        let hue = |hex: &str| Hsl::from_color(srgb(rgb(hex))).hue.into_positive_degrees();
+        let delta = (hue(&theme.cover.text) - hue("#2aab95")).abs();
+        assert!(delta < 15.0, "text {} is not teal", theme.cover.text);
+        assert_readable(&theme);
     }
 
     #[test]
