@@ -1,7 +1,7 @@
 //! The player theme of a palette: three schemes (`cover`, `light`, `dark`) whose five roles
 //! always meet their contrast (text 4.5:1 and accent 3:1 on the background, the accent's own
 //! text 4.5:1). Every role comes from the cover: the cover scheme's background is one of its
-//! colors, the tints take its hue, the accent is its `player_color` (its most vivid color);
+//! colors, the tints take its hue, the accent is its most vivid color (`player_color`);
 //! a cover without hue gets a neutral theme. Colors move only in HSL lightness, with hue and
 //! saturation kept ([`with_contrast`]), and only as far as a ratio needs.
 
@@ -21,7 +21,7 @@ pub(super) const BLACK: [u8; 3] = [0, 0, 0];
 const TEXT_TARGET: f32 = 7.0;
 /// The contrast the cover scheme's background must leave white or black, moved in lightness
 /// just enough where it does not: room for text clearly above `text_secondary`'s 4.5:1 while
-/// staying close to the cover (7:1 moved a mid-gray cover's background by ΔE00 20, this 9).
+/// staying close to the cover (a flat #777 cover's background moves by ΔE00 6.8; at 7:1, 10.9).
 const BACKGROUND_ROOM: f32 = 6.0;
 /// `text_secondary` aims for this share of `text`'s contrast, between 4.5:1 and 7:1.
 const SECONDARY_SHARE: f32 = 0.55;
