@@ -1,9 +1,10 @@
 //! `color-worker backfill`: renditions and a BlurHash for covers applied before renditions
-//! existed (migration V0005), so their collections and tracks get `cover_image` without a
-//! new upload. Safe beside running workers and to run again: each cover is rendered under a
-//! generation of its own and recorded on its own; a run resumes where the last one stopped
-//! because what has renditions is never taken again. Rate-limited, so the store and the
-//! database keep serving.
+//! existed (migration V0005), and the theme for covers applied before themes (V0007), so
+//! their collections and tracks get `cover_image` and `theme` without a new upload. Safe
+//! beside running workers and to run again: each cover is rendered under a generation of its
+//! own and recorded on its own; a run resumes where the last one stopped because what has
+//! renditions and a theme is never taken again. Rate-limited, so the store and the database
+//! keep serving.
 
 use std::time::Duration;
 
@@ -26,14 +27,16 @@ const BATCH: i64 = 100;
 pub struct Backfill {
     /// Covers that now have renditions.
     pub rendered: u64,
+    /// Covers that now have a theme (with or without new renditions).
+    pub themed: u64,
     /// Covers whose original could not be read or decoded (logged with the reason); they
     /// keep `cover_image: null`.
     pub failed: u64,
 }
 
-/// Renders every shown cover without renditions, at most `per_second` covers a second and
-/// `limit` in all, until done or `shutdown`. An outage of the store or the database ends the
-/// run with an error: run it again once they are back.
+/// Renders or themes every shown cover without renditions or a theme, at most `per_second`
+/// covers a second and `limit` in all, until done or `shutdown`. An outage of the store or the
+/// database ends the run with an error: run it again once they are back.
 pub async fn run(
     processor: &Processor,
     per_second: f64,
@@ -48,6 +51,7 @@ pub async fn run(
     pace.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut done = Backfill::default();
     let mut after = Uuid::nil();
+    let mut taken = 0;
     loop {
         let client = processor.pool.get().await.context("database unavailable")?;
         let batch = uploads::take_unrendered(&client, after, BATCH)
@@ -59,23 +63,26 @@ pub async fn run(
         };
         after = last.id;
         for upload in &batch {
-            if limit.is_some_and(|limit| done.rendered + done.failed >= limit) {
+            if limit.is_some_and(|limit| taken >= limit) {
                 return Ok(done);
             }
+            taken += 1;
             tokio::select! {
                 _ = pace.tick() => {}
                 _ = shutdown.cancelled() => return Ok(done),
             }
-            match render(processor, upload).await? {
-                true => done.rendered += 1,
-                false => done.failed += 1,
+            if render(processor, upload).await? {
+                done.rendered += u64::from(upload.needs_renditions);
+                done.themed += u64::from(upload.needs_theme);
+            } else {
+                done.failed += 1;
             }
         }
     }
 }
 
-/// Renders and records one cover: true if it got renditions, false if its original cannot
-/// give any.
+/// Renders and records what one cover lacks: true if it got it, false if its original cannot
+/// give it.
 async fn render(processor: &Processor, upload: &Unrendered) -> anyhow::Result<bool> {
     let cap = processor
         .max_object_bytes
@@ -90,7 +97,7 @@ async fn render(processor: &Processor, upload: &Unrendered) -> anyhow::Result<bo
             return Err(source.context("storage unavailable"));
         }
     };
-    let (_, blurhash, renditions) = match processor.decode(object.bytes).await {
+    let (colors, blurhash, renditions) = match processor.decode(object.bytes).await {
         Ok(decoded) => decoded,
         Err(failure) => {
             warn!(upload_id = %upload.id, error = failure.message, "No renditions for this cover");
@@ -98,14 +105,22 @@ async fn render(processor: &Processor, upload: &Unrendered) -> anyhow::Result<bo
         }
     };
     let mut client = processor.pool.get().await.context("database unavailable")?;
-    let generation = uploads::draw_generation(&client, upload.id).await?;
-    let image = processor
-        .store_renditions(upload.id, generation, blurhash, renditions)
-        .await
-        .context("storage unavailable")?;
-    let tx = client.transaction().await?;
-    let shown = uploads::record_backfill(&tx, upload.id, &image).await?;
-    tx.commit().await?;
-    info!(upload_id = %upload.id, generation, shown, "Rendered a cover from before renditions");
+    if upload.needs_renditions {
+        let generation = uploads::draw_generation(&client, upload.id).await?;
+        let image = processor
+            .store_renditions(upload.id, generation, blurhash, renditions)
+            .await
+            .context("storage unavailable")?;
+        let tx = client.transaction().await?;
+        let shown = uploads::record_backfill(&tx, upload.id, &image).await?;
+        tx.commit().await?;
+        info!(upload_id = %upload.id, generation, shown, "Rendered a cover from before renditions");
+    }
+    if upload.needs_theme {
+        let tx = client.transaction().await?;
+        uploads::record_theme(&tx, upload.id, &colors.theme).await?;
+        tx.commit().await?;
+        info!(upload_id = %upload.id, "Themed a cover from before themes");
+    }
     Ok(true)
 }

@@ -1,6 +1,6 @@
 //! color-worker: `run` consumes cover notifications, `healthcheck` probes a running worker,
 //! `extract` prints the colors files would get (and writes their renditions), `backfill`
-//! renders covers applied before renditions existed.
+//! renders (and themes) covers applied before renditions (and themes) existed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,8 +36,9 @@ enum Command {
         renditions: Option<PathBuf>,
     },
     /// Render the covers applied before renditions existed (collections and tracks showing
-    /// `cover_image: null` with colors), beside running workers. Idempotent and resumable:
-    /// run it again after an interruption. Prints what it did as JSON.
+    /// `cover_image: null` with colors) and theme those applied before themes, beside running
+    /// workers. Idempotent and resumable: run it again after an interruption. Prints what it
+    /// did as JSON.
     Backfill {
         /// Covers rendered per second at most.
         #[arg(long, default_value_t = 2.0)]

@@ -290,7 +290,7 @@ mod claims;
 mod overdue;
 mod retention;
 
-pub use backfill::{Unrendered, draw_generation, record_backfill, take_unrendered};
+pub use backfill::{Unrendered, draw_generation, record_backfill, record_theme, take_unrendered};
 pub use claims::{
     Claim, Release, Stored, Verdict, claim, claim_replaced, fail, fail_orphaned, fail_unclaimed,
     finish, heartbeat, record_object, release,

@@ -400,10 +400,11 @@ async fn the_sweep_never_deletes_the_shown_cover_while_newer_ones_are_applied() 
     worker.finish().await;
 }
 
-/// Covers applied before renditions existed show colors and `cover_image: null`. `backfill`
-/// renders them beside the running worker: their collections then link four served URLs and
-/// a blurhash, a cover whose original is gone is reported and left as it was, and a second
-/// run finds nothing more to render.
+/// Covers applied before renditions existed show colors and `cover_image: null`, and those
+/// applied before themes `theme: null`. `backfill` renders and themes them beside the running
+/// worker: their collections then link four served URLs and a blurhash and carry the theme
+/// the worker would give, a cover whose original is gone is reported and left as it was, and
+/// a second run finds nothing more to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_renders_covers_applied_before_renditions_and_a_second_run_renders_nothing() {
     let app = TestApp::spawn().await;
@@ -415,14 +416,27 @@ async fn backfill_renders_covers_applied_before_renditions_and_a_second_run_rend
     );
     apply_cover(&app, &worker, &old, jpeg(1000, 1000), "image/jpeg").await;
     let lost = apply_cover(&app, &worker, &gone, jpeg(900, 900), "image/jpeg").await;
-    // As migration V0006 leaves covers from before V0005: colors, and no renditions.
-    worker.sql("DELETE FROM cover_renditions", &[]).await;
+    let themeless = format!("/v1/collection/{}", app.collection_id("Themeless").await);
+    let rendered = apply_cover(&app, &worker, &themeless, jpeg(600, 600), "image/jpeg").await;
+    let rendered_id: uuid::Uuid = rendered["id"].as_str().unwrap().parse().unwrap();
+    // As migration V0006 leaves covers from before V0005: colors, and no renditions (but
+    // for the themeless one); and as V0007 leaves every cover: no theme.
     worker
         .sql(
-            "UPDATE cover_uploads SET renditions = NULL, blurhash = NULL",
-            &[],
+            "DELETE FROM cover_renditions WHERE upload_id <> $1",
+            &[&rendered_id],
         )
         .await;
+    worker
+        .sql(
+            "UPDATE cover_uploads SET renditions = NULL, blurhash = NULL WHERE id <> $1",
+            &[&rendered_id],
+        )
+        .await;
+    worker
+        .sql("UPDATE cover_uploads SET theme = NULL", &[])
+        .await;
+    worker.sql("UPDATE collections SET theme = NULL", &[]).await;
     let lost_id: uuid::Uuid = lost["id"].as_str().unwrap().parse().unwrap();
     let lost_key: String = worker
         .sql(
@@ -447,6 +461,7 @@ async fn backfill_renders_covers_applied_before_renditions_and_a_second_run_rend
     let done = backfill().await;
 
     assert_eq!((done.rendered, done.failed), (1, 1), "{done:?}");
+    assert_eq!(done.themed, 2, "{done:?}");
     let after = app.get(&old).await.ok()["collection"].clone();
     assert_eq!(after["player_color"], before["player_color"], "colors kept");
     assert_eq!(after["blurhash"].as_str().map(str::len), Some(28));
@@ -457,12 +472,36 @@ async fn backfill_renders_covers_applied_before_renditions_and_a_second_run_rend
         let image = image::load_from_memory(&response.bytes().await.unwrap()).unwrap();
         assert_eq!((image.width(), image.height()), (side, side), "{size}");
     }
+    let upload_id = after["cover_image"]["icon"]["url"]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .nth_back(2);
+    let upload = app
+        .get(&format!("/v1/cover_upload/{}", upload_id.unwrap()))
+        .await;
+    let theme = &upload.ok()["cover_upload"]["theme"];
+    assert!(theme["cover"]["background"].is_string(), "{theme}");
+    assert_eq!(
+        &after["theme"], theme,
+        "the collection shows the upload's theme"
+    );
+    let themed = app.get(&themeless).await.ok()["collection"].clone();
+    assert_eq!(
+        themed["theme"], rendered["theme"],
+        "the theme the worker gave it"
+    );
+    assert_eq!(
+        themed["cover_image"], rendered["cover_image"],
+        "not rendered again"
+    );
     let still = app.get(&gone).await.ok()["collection"].clone();
     assert_eq!(still["cover_image"], Value::Null);
     assert!(still["player_color"].is_string());
 
     let again = backfill().await;
     assert_eq!((again.rendered, again.failed), (0, 1), "{again:?}");
+    assert_eq!(again.themed, 0, "{again:?}");
     assert_eq!(
         app.get(&old).await.ok()["collection"]["cover_image"],
         after["cover_image"],

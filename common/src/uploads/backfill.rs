@@ -1,6 +1,7 @@
-//! Renditions for covers applied before renditions existed (migration V0005): the shown
-//! uploads without any, taken in id order so that a run can stop anywhere and the next one
-//! resumes, and each recorded on its own under a generation of its own.
+//! Renditions for covers applied before renditions existed (migration V0005), and themes for
+//! covers applied before themes (V0007): the shown uploads without either, taken in id order
+//! so that a run can stop anywhere and the next one resumes, and each recorded on its own
+//! (renditions under a generation of their own).
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::{Json, ToSql};
@@ -8,25 +9,33 @@ use uuid::Uuid;
 
 use crate::db::query;
 use crate::renditions::CoverImage;
+use crate::theme::Theme;
 
-/// A shown cover without renditions: its original's key and the size it was allowed.
+/// A shown cover without renditions or a theme: its original's key, the size it was allowed
+/// and what it lacks.
 #[derive(Debug, Clone)]
 pub struct Unrendered {
     pub id: Uuid,
     pub object_key: String,
     pub max_bytes: i64,
+    pub needs_renditions: bool,
+    pub needs_theme: bool,
 }
 
 /// Up to `limit` applied uploads after `after` (in id order) that a collection or track
-/// shows and that have no renditions.
+/// shows and that have no renditions or no theme.
 pub async fn take_unrendered(
     client: &impl GenericClient,
     after: Uuid,
     limit: i64,
 ) -> Result<Vec<Unrendered>, tokio_postgres::Error> {
-    let sql = "SELECT u.id, u.object_key, u.max_bytes FROM cover_uploads u
+    let sql = "SELECT u.id, u.object_key, u.max_bytes,
+             NOT EXISTS (SELECT FROM cover_renditions r WHERE r.upload_id = u.id),
+             u.theme IS NULL
+         FROM cover_uploads u
          WHERE u.id > $1 AND u.status = 'applied' AND u.purge_started_at IS NULL
-           AND NOT EXISTS (SELECT FROM cover_renditions r WHERE r.upload_id = u.id)
+           AND (NOT EXISTS (SELECT FROM cover_renditions r WHERE r.upload_id = u.id)
+                OR u.theme IS NULL)
            AND (EXISTS (SELECT FROM collections c WHERE c.cover_upload_id = u.id)
                 OR EXISTS (SELECT FROM tracks t WHERE t.cover_upload_id = u.id))
          ORDER BY u.id
@@ -35,6 +44,8 @@ pub async fn take_unrendered(
         id: row.get(0),
         object_key: row.get(1),
         max_bytes: row.get(2),
+        needs_renditions: row.get(3),
+        needs_theme: row.get(4),
     })
     .await
 }
@@ -81,4 +92,26 @@ pub async fn record_backfill(
     ];
     query::execute(client, sql, &params).await?;
     Ok(shown)
+}
+
+/// Records `theme` on `upload` and on every collection and track that shows it without one
+/// (a track only where its collection lets track covers theme it, as `finish` does). Locks
+/// the targets before the upload's row, as `finish` and `DELETE` do.
+pub async fn record_theme(
+    client: &impl GenericClient,
+    upload: Uuid,
+    theme: &Theme,
+) -> Result<(), tokio_postgres::Error> {
+    let theme = Json(theme);
+    let statements = [
+        "UPDATE collections SET theme = $2 WHERE cover_upload_id = $1 AND theme IS NULL",
+        "UPDATE tracks t SET theme = $2 FROM collections c
+         WHERE t.cover_upload_id = $1 AND t.theme IS NULL AND c.id = t.collection_id
+           AND c.is_theme_overridable",
+        "UPDATE cover_uploads SET theme = $2 WHERE id = $1 AND theme IS NULL",
+    ];
+    for sql in statements {
+        query::execute(client, sql, &[&upload, &theme]).await?;
+    }
+    Ok(())
 }
