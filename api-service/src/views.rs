@@ -56,7 +56,7 @@ impl<T: Serialize> actix_web::Responder for Envelope<T> {
 /// Where the links in a response point: rendition URLs go under `api.cover_base_url` if set
 /// (a CDN in front of the API), else under this API's own `/v1/cover_image` as the client
 /// reached it. Handlers that return covers take it as an extractor.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Links {
     cover_base: String,
 }

@@ -90,7 +90,7 @@ async fn render(processor: &Processor, upload: &Unrendered) -> anyhow::Result<bo
     let object = match processor.storage.get(&upload.object_key, cap).await {
         Ok(object) => object,
         Err(error @ (StorageError::NotFound | StorageError::TooLarge { .. })) => {
-            warn!(upload_id = %upload.id, error = %error, "No renditions for this cover");
+            warn!(upload_id = %upload.id, error = %error, "Cannot backfill this cover");
             return Ok(false);
         }
         Err(StorageError::Unavailable(source)) => {
@@ -100,27 +100,36 @@ async fn render(processor: &Processor, upload: &Unrendered) -> anyhow::Result<bo
     let (colors, blurhash, renditions) = match processor.decode(object.bytes).await {
         Ok(decoded) => decoded,
         Err(failure) => {
-            warn!(upload_id = %upload.id, error = failure.message, "No renditions for this cover");
+            warn!(upload_id = %upload.id, error = failure.message, "Cannot backfill this cover");
             return Ok(false);
         }
     };
     let mut client = processor.pool.get().await.context("database unavailable")?;
-    if upload.needs_renditions {
+    let image = if upload.needs_renditions {
         let generation = uploads::draw_generation(&client, upload.id).await?;
         let image = processor
             .store_renditions(upload.id, generation, blurhash, renditions)
             .await
             .context("storage unavailable")?;
-        let tx = client.transaction().await?;
-        let shown = uploads::record_backfill(&tx, upload.id, &image).await?;
-        tx.commit().await?;
-        info!(upload_id = %upload.id, generation, shown, "Rendered a cover from before renditions");
-    }
+        Some(image)
+    } else {
+        None
+    };
+    let tx = client.transaction().await?;
+    let shown = match &image {
+        Some(image) => Some(uploads::record_backfill(&tx, upload.id, image).await?),
+        None => None,
+    };
     if upload.needs_theme {
-        let tx = client.transaction().await?;
         uploads::record_theme(&tx, upload.id, &colors.theme).await?;
-        tx.commit().await?;
-        info!(upload_id = %upload.id, "Themed a cover from before themes");
     }
+    tx.commit().await?;
+    info!(
+        upload_id = %upload.id,
+        generation = image.as_ref().map(|image| image.generation),
+        shown,
+        themed = upload.needs_theme,
+        "Backfilled a cover"
+    );
     Ok(true)
 }

@@ -18,11 +18,11 @@ mod theme;
 pub use common::theme::contrast_ratio;
 pub use decode::WORKING_SIZE;
 
+use accent::{BLACK, WHITE};
 use common::colors::{CoverColors, ImageColor};
 use common::theme::{TEXT_CONTRAST, hex};
 use image::DynamicImage;
 use palette::{FromColor, Hsl, Srgb};
-use theme::{BLACK, WHITE};
 
 /// BlurHash components across and down: the 4×3 the API promises.
 const BLURHASH_COMPONENTS: (u32, u32) = (4, 3);

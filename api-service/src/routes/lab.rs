@@ -1,9 +1,9 @@
 //! The cover lab (`/lab`): a page to try covers on and see what the API makes of them (status,
-//! placeholder, renditions, palette, player colors). Its files are embedded in the binary: no
-//! build step, nothing fetched from a CDN. The lab keeps its API key in the URL fragment and `sessionStorage` (never sent but
-//! as `Authorization`), runs under a strict Content-Security-Policy (no inline script or style,
-//! no origin but this API and the object store the browser uploads to), and inserts nothing
-//! the API returns as HTML.
+//! placeholder, renditions, palette, player colors and theme). Its files are embedded in the
+//! binary: no build step, nothing fetched from a CDN. The lab keeps its API key in the URL
+//! fragment and `sessionStorage` (never sent but as `Authorization`), runs under a strict
+//! Content-Security-Policy (no inline script or style, no origin but this API and the object
+//! store the browser uploads to), and inserts nothing the API returns as HTML.
 
 use actix_web::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,

@@ -8,6 +8,9 @@ use palette::{FromColor, Hsl, Oklch, Srgb};
 
 use super::quantize::Swatch;
 
+pub(super) const WHITE: [u8; 3] = [255, 255, 255];
+pub(super) const BLACK: [u8; 3] = [0, 0, 0];
+
 /// Below this OKLCh chroma a color reads as gray: muted photos still offer 0.05–0.1, while JPEG
 /// noise on a gray image stays under 0.03.
 pub(super) const MIN_VIVID_CHROMA: f32 = 0.04;
@@ -64,22 +67,34 @@ pub(super) fn with_contrast(rgb: [u8; 3], background: [u8; 3], target: f32) -> [
             .into()
     };
     // Luminance rises with HSL lightness at fixed hue and saturation, so bisect between the
-    // current lightness (too little contrast) and the extreme away from the background
-    // (the better of black and white), keeping the passing end.
-    let background_is_light =
-        contrast_ratio(background, [0, 0, 0]) > contrast_ratio(background, [255, 255, 255]);
-    let (mut failing, mut passing) = (hsl.lightness, if background_is_light { 0.0 } else { 1.0 });
-    // 16 halvings resolve lightness to 1/65536, finer than one step of an 8-bit channel.
+    // extreme away from the background (the better of black and white) and the current
+    // lightness (too little contrast). When even the extreme falls short of `target`, the
+    // extreme is kept: the most there is.
+    let extreme = if is_dark(background) { 1.0 } else { 0.0 };
+    at(bisect(extreme, hsl.lightness, |lightness| {
+        contrast_ratio(at(lightness), background) >= target
+    }))
+}
+
+/// True where white contrasts more than black: light things go on it.
+pub(super) fn is_dark(rgb: [u8; 3]) -> bool {
+    contrast_ratio(rgb, WHITE) >= contrast_ratio(rgb, BLACK)
+}
+
+/// The point of `passing..failing` nearest `failing` at which `passes` still holds, for a
+/// `passes` true at `passing` and monotone along the way; `passing` itself when nothing
+/// nearer passes. 16 halvings resolve 1/65536 of the range, finer than one step of an 8-bit
+/// channel.
+pub(super) fn bisect(mut passing: f32, mut failing: f32, passes: impl Fn(f32) -> bool) -> f32 {
     for _ in 0..16 {
-        let middle = (failing + passing) / 2.0;
-        if contrast_ratio(at(middle), background) >= target {
+        let middle = (passing + failing) / 2.0;
+        if passes(middle) {
             passing = middle;
         } else {
             failing = middle;
         }
     }
-    // When even the extreme falls short of `target`, `passing` stays there: the most there is.
-    at(passing)
+    passing
 }
 
 #[cfg(test)]
@@ -143,7 +158,8 @@ mod tests {
             // Hue is only meaningful (and survives 8-bit rounding) for clearly colored pixels.
             prop_assume!(original.saturation > 0.5 && (0.2..0.8).contains(&original.lightness));
             for background in [[255, 255, 255], [0, 0, 0]] {
-                let variant = Hsl::from_color(srgb(with_contrast([r, g, b], background, TEXT_CONTRAST)));
+                let variant = with_contrast([r, g, b], background, TEXT_CONTRAST);
+                let variant = Hsl::from_color(srgb(variant));
                 let delta = (variant.hue - original.hue).into_degrees().abs();
                 prop_assert!(delta < 6.0, "hue moved {delta}° for {background:?}");
             }

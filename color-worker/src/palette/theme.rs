@@ -9,12 +9,11 @@ use common::theme::{ACCENT_CONTRAST, Roles, Scheme, TEXT_CONTRAST, Theme, contra
 use image::{DynamicImage, GenericImageView, Rgba};
 use palette::{FromColor, Hsl, Oklch, Srgb};
 
-use super::accent::{MIN_VIVID_CHROMA, most_vivid, srgb, with_contrast};
+use super::accent::{
+    BLACK, MIN_VIVID_CHROMA, WHITE, bisect, is_dark, most_vivid, srgb, with_contrast,
+};
 use super::decode;
 use super::quantize::{Swatch, to_oklab};
-
-pub(super) const WHITE: [u8; 3] = [255, 255, 255];
-pub(super) const BLACK: [u8; 3] = [0, 0, 0];
 
 /// What `text` aims for (WCAG AAA for body text), so that `text_secondary` has room between it
 /// and the 4.5:1 floor to look quieter.
@@ -62,7 +61,7 @@ pub(super) fn theme(
         let chosen = swatches[background].rgb;
         // Where the color leaves text too little room, move it (darker or lighter, whichever
         // it is already) just enough.
-        let against = if dark(chosen) { WHITE } else { BLACK };
+        let against = if is_dark(chosen) { WHITE } else { BLACK };
         with_contrast(chosen, against, BACKGROUND_ROOM)
     };
     let light_page = with_contrast(tinted(tint, 0.96), BLACK, LIGHT_PAGE_CONTRAST_WITH_BLACK);
@@ -86,7 +85,7 @@ pub(super) fn theme(
 /// The roles on `background`: text tinted toward `tint`, the accent from `accent`.
 fn roles(background: [u8; 3], accent: [u8; 3], tint: Option<palette::RgbHue>) -> Roles {
     let on = |surface: [u8; 3], target: f32| {
-        let start = tinted(tint, if dark(surface) { 0.95 } else { 0.12 });
+        let start = tinted(tint, if is_dark(surface) { 0.95 } else { 0.12 });
         with_contrast(start, surface, target)
     };
     let text = on(background, TEXT_TARGET);
@@ -118,17 +117,8 @@ fn toward(from: [u8; 3], to: [u8; 3], target: f32) -> [u8; 3] {
             (f32::from(from[c]) + (f32::from(to[c]) - f32::from(from[c])) * t).round() as u8
         })
     };
-    // Each channel moves monotonically toward `to`, and with it the contrast: bisect.
-    let (mut passing, mut failing) = (0.0, 1.0);
-    for _ in 0..16 {
-        let middle = (passing + failing) / 2.0;
-        if contrast_ratio(blend(middle), to) >= target {
-            passing = middle;
-        } else {
-            failing = middle;
-        }
-    }
-    blend(passing)
+    // Each channel moves monotonically toward `to`, and with it the contrast.
+    blend(bisect(0.0, 1.0, |t| contrast_ratio(blend(t), to) >= target))
 }
 
 /// A color of HSL `lightness` with hue `tint` (neutral gray without one).
@@ -146,11 +136,6 @@ fn hue_of(rgb: [u8; 3]) -> palette::RgbHue {
 /// True for a swatch with hue enough to tint with (what the accent counts as vivid).
 fn is_vivid(swatch: &Swatch) -> bool {
     Oklch::from_color(swatch.oklab).chroma >= MIN_VIVID_CHROMA
-}
-
-/// True where white contrasts more than black: light things go on it.
-fn dark(rgb: [u8; 3]) -> bool {
-    contrast_ratio(rgb, WHITE) >= contrast_ratio(rgb, BLACK)
 }
 
 /// The share of the cover's frame (the outer eighth of each side, opaque pixels only) nearest
@@ -334,7 +319,11 @@ mod tests {
     proptest! {
         #[test]
         fn every_role_of_every_palette_is_readable(
-            colors in proptest::collection::vec((any::<[u8; 3]>(), 0.001f32..1.0, 0.0f32..1.0), 1..9)
+            // Color, area (normalized below) and share of the frame, 1 to 8 swatches.
+            colors in proptest::collection::vec(
+                (any::<[u8; 3]>(), 0.001f32..1.0, 0.0f32..1.0),
+                1..9,
+            )
         ) {
             let total: f32 = colors.iter().map(|c| c.1).sum();
             let mut swatches: Vec<Swatch> =
