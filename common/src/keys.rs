@@ -1,5 +1,5 @@
-//! Where covers live in the bucket: `covers/<collection|track>/<target id>/<upload id>`, the
-//! one key layout the API signs upload policies for and the worker parses from events.
+//! Where covers live in the bucket: `covers/<collection|track|organization>/<target id>/<upload
+//! id>`, the one key layout the API signs upload policies for and the worker parses from events.
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +16,7 @@ pub const COVERS_PREFIX: &str = "covers/";
 pub enum TargetKind {
     Collection,
     Track,
+    Organization,
 }
 
 impl TargetKind {
@@ -24,6 +25,7 @@ impl TargetKind {
         match self {
             TargetKind::Collection => "collection",
             TargetKind::Track => "track",
+            TargetKind::Organization => "organization",
         }
     }
 }
@@ -35,6 +37,7 @@ impl FromStr for TargetKind {
         match value {
             "collection" => Ok(TargetKind::Collection),
             "track" => Ok(TargetKind::Track),
+            "organization" => Ok(TargetKind::Organization),
             _ => Err(UnknownTargetKind(value.to_owned())),
         }
     }

@@ -125,8 +125,9 @@ pub struct Upload {
     pub target_kind: TargetKind,
     pub collection_id: Option<Uuid>,
     pub track_id: Option<Uuid>,
-    /// The collection the target belongs to (the track's for track covers), for key scopes.
-    pub scope_collection_id: Uuid,
+    /// The collection the target belongs to (the track's for track covers; none for an
+    /// organization's), for key scopes.
+    pub scope_collection_id: Option<Uuid>,
     pub object_key: String,
     pub status: UploadStatus,
     /// Why the upload failed, when it did; written for a person.
@@ -163,6 +164,8 @@ pub async fn insert_pending(
     let (collection_id, track_id) = match key.kind {
         TargetKind::Collection => (Some(key.target_id), None),
         TargetKind::Track => (None, Some(key.target_id)),
+        // Its target is the organization itself.
+        TargetKind::Organization => (None, None),
     };
     let sql = "INSERT INTO cover_uploads (id, organization_id, target_kind, collection_id,
              track_id, object_key, max_bytes, expires_at)

@@ -16,6 +16,7 @@ pub struct CoverUpload {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub target_kind: TargetKind,
+    /// Null for an organization's cover, whose target is `organization_id`.
     pub collection_id: Option<Uuid>,
     pub track_id: Option<Uuid>,
     pub object_key: String,

@@ -16,7 +16,8 @@ use crate::renditions::CoverImage;
 /// What `claim` and `claim_replaced` return; [`claim_from_row`] reads it.
 macro_rules! claim_returning {
     () => {
-        " RETURNING id, claim_token, seq, target_kind, coalesce(track_id, collection_id),
+        " RETURNING id, claim_token, seq, target_kind,
+             coalesce(track_id, collection_id, organization_id),
              max_bytes, attempts, generation, transient_failures"
     };
 }
@@ -31,7 +32,7 @@ pub struct Claim {
     /// Request order: of two uploads for one target, the greater `seq` wins.
     pub seq: i64,
     pub kind: TargetKind,
-    /// The collection or track the cover is for.
+    /// The collection, track or organization the cover is for.
     pub target_id: Uuid,
     pub max_bytes: i64,
     /// How many times processing was started without coming to an end, this claim included:
@@ -260,6 +261,7 @@ pub async fn finish(
     let lock_target = match upload.kind {
         TargetKind::Collection => "SELECT 1 FROM collections WHERE id = $1 FOR UPDATE",
         TargetKind::Track => "SELECT 1 FROM tracks WHERE id = $1 FOR UPDATE",
+        TargetKind::Organization => "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE",
     };
     let target = query::opt(client, lock_target, &[&upload.target_id], |_| ()).await?;
     let owned = "SELECT 1 FROM cover_uploads
@@ -283,6 +285,7 @@ pub async fn finish(
     let apply = match upload.kind {
         TargetKind::Collection => APPLY_TO_COLLECTION,
         TargetKind::Track => APPLY_TO_TRACK,
+        TargetKind::Organization => APPLY_TO_ORGANIZATION,
     };
     let params: [&(dyn ToSql + Sync); 9] = [
         &upload.target_id,
@@ -355,31 +358,53 @@ pub async fn finish(
 /// later than the one applied may replace it (or that upload itself, processed again for a
 /// new object under its key). `cover_upload_id` names the upload the collection shows: the
 /// one whose renditions the API links to and the retention sweep never deletes, in the
-/// generation `cover_generation`.
+/// generation `cover_generation`. An organization with `is_theme_overridable = false` keeps
+/// its collections' colors: the cover is recorded as the collection's, its colors only on the
+/// upload.
 const APPLY_TO_COLLECTION: &str = "UPDATE collections c
+     SET image_colors = CASE WHEN o.is_theme_overridable THEN $3 ELSE c.image_colors END,
+         player_color = CASE WHEN o.is_theme_overridable THEN $4 ELSE c.player_color END,
+         player_color_light =
+             CASE WHEN o.is_theme_overridable THEN $5 ELSE c.player_color_light END,
+         player_color_dark =
+             CASE WHEN o.is_theme_overridable THEN $6 ELSE c.player_color_dark END,
+         theme = CASE WHEN o.is_theme_overridable THEN $9 ELSE c.theme END,
+         cover_upload_id = $7, cover_generation = $8, cover_upload_seq = $2,
+         updated_at = now()
+     FROM organizations o,
+          (SELECT id, cover_upload_id, cover_generation FROM collections WHERE id = $1
+           FOR UPDATE) previous
+     WHERE c.id = previous.id AND o.id = c.organization_id
+       AND (c.cover_upload_seq IS NULL OR c.cover_upload_seq <= $2)
+     RETURNING previous.cover_upload_id, previous.cover_generation";
+
+/// Like `APPLY_TO_COLLECTION`: a track's colors stay unless both its collection and its
+/// organization let track covers theme it.
+const APPLY_TO_TRACK: &str = "UPDATE tracks t
+     SET image_colors = CASE WHEN previous.themed THEN $3 ELSE t.image_colors END,
+         player_color = CASE WHEN previous.themed THEN $4 ELSE t.player_color END,
+         player_color_light = CASE WHEN previous.themed THEN $5 ELSE t.player_color_light END,
+         player_color_dark = CASE WHEN previous.themed THEN $6 ELSE t.player_color_dark END,
+         theme = CASE WHEN previous.themed THEN $9 ELSE t.theme END,
+         cover_upload_id = $7, cover_generation = $8, cover_upload_seq = $2,
+         updated_at = now()
+     FROM (SELECT t.id, t.cover_upload_id, t.cover_generation,
+                  c.is_theme_overridable AND o.is_theme_overridable AS themed
+           FROM tracks t JOIN collections c ON c.id = t.collection_id
+                JOIN organizations o ON o.id = t.organization_id
+           WHERE t.id = $1
+           FOR UPDATE OF t) previous
+     WHERE t.id = previous.id
+       AND (t.cover_upload_seq IS NULL OR t.cover_upload_seq <= $2)
+     RETURNING previous.cover_upload_id, previous.cover_generation";
+
+/// Like `APPLY_TO_COLLECTION`, for the organization's own cover: the last of the fallback
+/// chain, always themed by its cover.
+const APPLY_TO_ORGANIZATION: &str = "UPDATE organizations o
      SET image_colors = $3, player_color = $4, player_color_light = $5,
          player_color_dark = $6, theme = $9, cover_upload_id = $7, cover_generation = $8,
          cover_upload_seq = $2, updated_at = now()
-     FROM (SELECT id, cover_upload_id, cover_generation FROM collections WHERE id = $1
+     FROM (SELECT id, cover_upload_id, cover_generation FROM organizations WHERE id = $1
            FOR UPDATE) previous
-     WHERE c.id = previous.id AND (c.cover_upload_seq IS NULL OR c.cover_upload_seq <= $2)
-     RETURNING previous.cover_upload_id, previous.cover_generation";
-
-/// Like `APPLY_TO_COLLECTION`, but a collection with `is_theme_overridable = false` keeps its
-/// tracks' colors: the cover is recorded as the track's, its colors only on the upload.
-const APPLY_TO_TRACK: &str = "UPDATE tracks t
-     SET image_colors = CASE WHEN c.is_theme_overridable THEN $3 ELSE t.image_colors END,
-         player_color = CASE WHEN c.is_theme_overridable THEN $4 ELSE t.player_color END,
-         player_color_light =
-             CASE WHEN c.is_theme_overridable THEN $5 ELSE t.player_color_light END,
-         player_color_dark =
-             CASE WHEN c.is_theme_overridable THEN $6 ELSE t.player_color_dark END,
-         theme = CASE WHEN c.is_theme_overridable THEN $9 ELSE t.theme END,
-         cover_upload_id = $7, cover_generation = $8, cover_upload_seq = $2,
-         updated_at = now()
-     FROM collections c,
-          (SELECT id, cover_upload_id, cover_generation FROM tracks WHERE id = $1
-           FOR UPDATE) previous
-     WHERE t.id = previous.id AND c.id = t.collection_id
-       AND (t.cover_upload_seq IS NULL OR t.cover_upload_seq <= $2)
+     WHERE o.id = previous.id AND (o.cover_upload_seq IS NULL OR o.cover_upload_seq <= $2)
      RETURNING previous.cover_upload_id, previous.cover_generation";

@@ -7,10 +7,10 @@
 //! - **One generation** of an upload that lives on (`cover_renditions`), when a re-upload under
 //!   the same handle replaced it, or when it was superseded.
 //!
-//! What a collection or track shows (`cover_upload_id`, `cover_generation`) is never purged:
-//! `start_purge` and `start_generation_purge` check that in the statement that marks the
-//! candidate, and a marked upload can no longer be claimed (see `claims.rs`), nor can a
-//! replaced generation ever be shown again (only a new claim's generation is applied).
+//! What a collection, track or organization shows (`cover_upload_id`, `cover_generation`) is
+//! never purged: `start_purge` and `start_generation_purge` check that in the statement that
+//! marks the candidate, and a marked upload can no longer be claimed (see `claims.rs`), nor
+//! can a replaced generation ever be shown again (only a new claim's generation is applied).
 //!
 //! A purge whose deletes fail is postponed (`next_purge_at`, backing off) instead of coming back
 //! in every batch.
@@ -76,6 +76,7 @@ pub async fn start_purge(
                                OR heartbeat_at < now() - make_interval(secs => $1))))
                  AND NOT EXISTS (SELECT 1 FROM collections WHERE cover_upload_id = c.id)
                  AND NOT EXISTS (SELECT 1 FROM tracks WHERE cover_upload_id = c.id)
+                 AND NOT EXISTS (SELECT 1 FROM organizations WHERE cover_upload_id = c.id)
                ORDER BY created_at
                LIMIT $2
                FOR UPDATE SKIP LOCKED) due
@@ -144,6 +145,9 @@ pub async fn start_generation_purge(
                                  WHERE cover_upload_id = c.upload_id
                                    AND cover_generation = c.generation)
                  AND NOT EXISTS (SELECT 1 FROM tracks
+                                 WHERE cover_upload_id = c.upload_id
+                                   AND cover_generation = c.generation)
+                 AND NOT EXISTS (SELECT 1 FROM organizations
                                  WHERE cover_upload_id = c.upload_id
                                    AND cover_generation = c.generation)
                ORDER BY replaced_at

@@ -34,7 +34,11 @@ pub async fn handler(
     let upload = uploads::get(&client, caller.organization_id, cover_upload_id)
         .await?
         .ok_or(ApiError::NotFound("cover upload"))?;
-    caller.check_scope(upload.scope_collection_id)?;
+    match upload.scope_collection_id {
+        Some(collection_id) => caller.check_scope(collection_id)?,
+        // The organization's own cover: not within any collection.
+        None => caller.check_unscoped()?,
+    }
     Ok(Envelope::new(CoverUploadBody {
         cover_upload_id,
         cover_upload: CoverUpload::new(upload, &links),
