@@ -1,9 +1,10 @@
-//! The collection and track request bodies, the fields all four share (declared once,
-//! `request_body!`), and what fields may hold beyond their JSON types, checked here and
-//! described by the schemas here, so the OpenAPI document says exactly what the handlers
-//! enforce: `#RRGGBB` colors ([`HexColor`]), text without U+0000 ([`Text`]), `image_colors`
-//! elements in range ([`ImageColorInput`]) and `metadata` objects ([`JsonObject`]). The
-//! queries (`db`) take these bodies; nothing here knows about rows or responses.
+//! The collection, track and organization request bodies, the fields the collection and track
+//! bodies share (declared once, `request_body!`), and what fields may hold beyond their JSON
+//! types, checked here and described by the schemas here, so the OpenAPI document says exactly
+//! what the handlers enforce: `#RRGGBB` colors ([`HexColor`]), text without U+0000
+//! ([`Text`]), `image_colors` elements in range ([`ImageColorInput`]) and `metadata` objects
+//! ([`JsonObject`]). The queries (`db`) take these bodies; nothing here knows about rows or
+//! responses.
 
 use common::colors::ImageColor;
 use common::theme::{Roles, Scheme, Theme, parse_hex};
@@ -268,6 +269,51 @@ track_body! {
         #[serde(default, deserialize_with = "crate::input::present")]
         #[schema(ignore)]
         pub collection_id: bool,
+    }
+}
+
+/// The body of `PUT /v1/organization/{organization_id}`: a partial update, in which an absent
+/// or null field is left unchanged.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationUpdate {
+    /// 1 to 200 characters.
+    #[schema(value_type = Option<Text>, min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    /// `false`: collections and tracks show the organization's cover and refuse their own.
+    pub is_cover_overridable: Option<bool>,
+    /// `false`: collections and tracks show the organization's colors and theme.
+    pub is_theme_overridable: Option<bool>,
+    /// Usually left to the color worker, which sets it when a cover is applied.
+    pub image_colors: Option<Vec<ImageColorInput>>,
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color: Option<String>,
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color_light: Option<String>,
+    #[schema(value_type = Option<HexColor>)]
+    pub player_color_dark: Option<String>,
+    /// Usually left to the color worker, which sets it when a cover is applied.
+    pub theme: Option<ThemeInput>,
+}
+
+impl OrganizationUpdate {
+    /// What serde cannot check.
+    pub fn check(&self) -> Result<(), ApiError> {
+        let name_length = self.name.as_ref().map(|name| name.chars().count());
+        if name_length.is_some_and(|length| !(1..=200).contains(&length)) {
+            return Err(invalid_field("`name` must be 1 to 200 characters"));
+        }
+        let colors = [
+            ("player_color", self.player_color.as_ref()),
+            ("player_color_light", self.player_color_light.as_ref()),
+            ("player_color_dark", self.player_color_dark.as_ref()),
+        ];
+        check(
+            colors,
+            self.image_colors.as_deref(),
+            None,
+            self.theme.as_ref(),
+        )
     }
 }
 

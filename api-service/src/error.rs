@@ -11,6 +11,12 @@ use uuid::Uuid;
 
 use crate::request_id;
 
+/// Why a cover upload handle is refused (409 `cover_not_overridable`).
+pub const COLLECTION_REFUSES_COVERS: &str =
+    "the track's collection does not allow track covers (is_cover_overridable = false)";
+pub const ORGANIZATION_REFUSES_COVERS: &str = "the organization does not allow covers of its \
+     collections and tracks (is_cover_overridable = false)";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// Malformed input; `code` says which kind (`invalid_json`, `invalid_field`, …).
@@ -28,8 +34,9 @@ pub enum ApiError {
     /// A known path asked with a method it does not serve; `allow` lists those it does.
     #[error("this path does not serve {method}; it serves {allow}")]
     MethodNotAllowed { method: String, allow: String },
-    #[error("the track's collection does not allow track covers (is_cover_overridable = false)")]
-    CoverNotOverridable,
+    /// [`COLLECTION_REFUSES_COVERS`] or [`ORGANIZATION_REFUSES_COVERS`].
+    #[error("{0}")]
+    CoverNotOverridable(&'static str),
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     #[error("request body must be JSON (Content-Type: application/json)")]
@@ -59,7 +66,7 @@ impl ApiError {
             Self::OutOfScope => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::CoverNotOverridable => "cover_not_overridable",
+            Self::CoverNotOverridable(_) => "cover_not_overridable",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::DatabaseUnavailable(_) => "database_unavailable",
@@ -124,7 +131,7 @@ impl ResponseError for ApiError {
             Self::OutOfScope => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::CoverNotOverridable => StatusCode::CONFLICT,
+            Self::CoverNotOverridable(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::DatabaseUnavailable(_) | Self::StorageUnavailable(_) => {

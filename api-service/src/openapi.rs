@@ -20,13 +20,14 @@ use utoipa::{Modify, OpenApi};
 
 use self::required::ResponsesCarryEveryField;
 use crate::error::ErrorBody;
-use crate::routes::{collections, cover_images, cover_uploads, health, tracks};
+use crate::routes::{collections, cover_images, cover_uploads, health, organizations, tracks};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Cover color pipeline API",
-        description = "Collections, tracks and cover uploads. Every success body is \
+        description = "Collections, tracks, their organization and cover uploads. Covers, colors \
+            and themes fall back track → collection → organization. Every success body is \
             `{\"ok\": true, \"api_request_id\", …}`; every error body is \
             `{\"ok\": false, \"api_request_id\", \"message\", \"code\"}`. The request id is \
             also returned as `X-Request-Id`. A method a path does not list is answered 405 \
@@ -45,6 +46,9 @@ use crate::routes::{collections, cover_images, cover_uploads, health, tracks};
         tracks::update::handler,
         tracks::delete::handler,
         tracks::cover::handler,
+        organizations::get::handler,
+        organizations::update::handler,
+        organizations::cover::handler,
         cover_uploads::get::handler,
         cover_images::get::handler,
         cover_images::get::head,
@@ -57,6 +61,8 @@ use crate::routes::{collections, cover_images, cover_uploads, health, tracks};
     modifiers(&ApiKeyAuth, &SharedResponses, &OperationLinks, &ResponsesCarryEveryField),
     tags(
         (name = "collections"), (name = "tracks"),
+        (name = "organizations", description = "The caller's own organization: the last \
+            fallback of its collections' and tracks' cover, colors and theme"),
         (name = "covers", description = "Cover upload handles, their progress, and the \
             renditions of applied covers (`cover_image`), which need no key"),
         (name = "health", description = "Probes; `/metrics` serves Prometheus text"),
@@ -115,7 +121,8 @@ const SHARED_ERRORS: &[(&str, &str, When, &str)] = &[
         "403",
         "Forbidden",
         When::NamesRecord,
-        "`forbidden`: the key is scoped to another collection",
+        "`forbidden`: the key is scoped to another collection (organization endpoints \
+         refuse every collection-scoped key)",
     ),
     (
         "404",
@@ -273,6 +280,16 @@ const LINKS: &[(&str, &str, &str, &[&str])] = &[
     ),
     (
         "create_collection",
+        "/collection/organization_id",
+        "organization_id",
+        &[
+            "get_organization",
+            "update_organization",
+            "create_organization_cover_upload",
+        ],
+    ),
+    (
+        "create_collection",
         "/collection_cover_upload/id",
         "cover_upload_id",
         &["get_cover_upload"],
@@ -292,6 +309,12 @@ const LINKS: &[(&str, &str, &str, &[&str])] = &[
     (
         "create_track_cover_upload",
         "/track_cover_upload/id",
+        "cover_upload_id",
+        &["get_cover_upload"],
+    ),
+    (
+        "create_organization_cover_upload",
+        "/organization_cover_upload/id",
         "cover_upload_id",
         &["get_cover_upload"],
     ),

@@ -8,6 +8,7 @@ pub mod cover_uploads;
 pub mod docs;
 pub mod health;
 pub mod lab;
+pub mod organizations;
 pub mod tracks;
 
 use actix_web::http::header::CACHE_CONTROL;
@@ -70,6 +71,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 ))
                 .service(resource!("/track/{track_id}/cover",
                     post => tracks::cover::handler,
+                ))
+                .service(resource!("/organization/{organization_id}",
+                    get => organizations::get::handler,
+                    put => organizations::update::handler,
+                ))
+                .service(resource!("/organization/{organization_id}/cover",
+                    post => organizations::cover::handler,
                 ))
                 .service(resource!("/cover_upload/{cover_upload_id}",
                     get => cover_uploads::get::handler,

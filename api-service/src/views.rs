@@ -5,6 +5,7 @@
 
 mod collection;
 mod cover_upload;
+mod organization;
 mod track;
 
 use std::convert::Infallible;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 
 pub use self::collection::Collection;
 pub use self::cover_upload::CoverUpload;
+pub use self::organization::Organization;
 pub use self::track::Track;
 use crate::bodies::{HexColor, ImageColorInput};
 use crate::db::{self, ShownCover};
@@ -94,8 +96,11 @@ impl FromRequest for Links {
     }
 }
 
-/// The colors of a collection, a track or a cover upload: set when a cover is applied (or by a
-/// client's PUT), null until then.
+/// The colors of a collection, a track, an organization or a cover upload: set when a cover is
+/// applied (or by a client's PUT), null until then. Each field of a track or collection is the
+/// first one set along track → collection → organization, skipping a track's own where its
+/// collection or organization has `is_theme_overridable = false`, and a collection's own where
+/// its organization has.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Colors {
     /// The cover's palette, by area, at most 8.
@@ -111,8 +116,7 @@ pub struct Colors {
     #[schema(value_type = Option<HexColor>)]
     pub player_color_dark: Option<String>,
     /// A player theme from the cover: background, text and accent colors in three schemes,
-    /// every contrast met and reported. A track shows its collection's when it has none of
-    /// its own or when the collection has `is_theme_overridable = false`.
+    /// every contrast met and reported.
     pub theme: Option<Theme>,
 }
 
@@ -140,9 +144,10 @@ impl From<db::Colors> for Colors {
 pub struct Cover {
     /// The cover in four square sizes (center-cropped, never enlarged: a cover smaller than
     /// a size is served at its own size, which `width` and `height` say). Null until a cover
-    /// is applied, and for covers processed before renditions existed. A track shows its
-    /// collection's cover when it has none of its own or when the collection has
-    /// `is_cover_overridable = false`.
+    /// is applied, and for covers processed before renditions existed. A track or collection
+    /// shows the first cover along track → collection → organization, skipping a track's own
+    /// where its collection or organization has `is_cover_overridable = false`, and a
+    /// collection's own where its organization has.
     pub cover_image: Option<CoverImage>,
     /// BlurHash (4×3 components) of the cover, to paint a placeholder before it loads.
     pub blurhash: Option<String>,

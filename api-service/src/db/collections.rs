@@ -11,19 +11,64 @@ use uuid::Uuid;
 use super::{Colors, ShownCover, Stored};
 use crate::bodies::{CollectionUpdate, Metadata, NewCollection};
 
-/// Column list shared by every statement that returns a collection; [`from_row`] reads it.
-/// The last but one is the cover the collection shows ([`ShownCover`]).
+/// Column `$field` as a collection shows it: its own, else its organization's; always the
+/// organization's when that has `is_theme_overridable = false`.
+macro_rules! shown {
+    ($field:literal) => {
+        concat!(
+            "CASE WHEN o.is_theme_overridable THEN coalesce(c.",
+            $field,
+            ", o.",
+            $field,
+            ") ELSE o.",
+            $field,
+            " END"
+        )
+    };
+}
+
+/// Column list (collection `c`, its organization `o`) shared by every statement that returns
+/// a collection; [`from_row`] reads it. The colors, the theme and the cover (the last but two,
+/// a [`ShownCover`]) are those the collection shows: its own, else its organization's, as
+/// the organization's `is_theme_overridable` and `is_cover_overridable` allow.
 macro_rules! columns {
     () => {
-        "id, organization_id, creator_id, title, organization_index, metadata, image_colors,
-         player_color, player_color_light, player_color_dark, player_subtitle,
-         is_cover_overridable, is_theme_overridable, created_at, updated_at,
-         (SELECT jsonb_build_object('upload_id', g.upload_id, 'generation', g.generation,
-                                    'renditions', g.renditions, 'blurhash', g.blurhash)
-          FROM cover_renditions g
-          WHERE g.upload_id = collections.cover_upload_id
-            AND g.generation = collections.cover_generation),
-         theme"
+        concat!(
+            "c.id, c.organization_id, c.creator_id, c.title, c.organization_index, c.metadata, ",
+            shown!("image_colors"),
+            ", ",
+            shown!("player_color"),
+            ", ",
+            shown!("player_color_light"),
+            ", ",
+            shown!("player_color_dark"),
+            ",
+             c.player_subtitle, c.is_cover_overridable, c.is_theme_overridable, c.created_at,
+             c.updated_at,
+             (SELECT jsonb_build_object('upload_id', g.upload_id, 'generation', g.generation,
+                                        'renditions', g.renditions, 'blurhash', g.blurhash)
+              FROM cover_renditions g
+              WHERE g.upload_id =
+                        CASE WHEN c.cover_upload_id IS NOT NULL AND o.is_cover_overridable
+                             THEN c.cover_upload_id ELSE o.cover_upload_id END
+                AND g.generation =
+                        CASE WHEN c.cover_upload_id IS NOT NULL AND o.is_cover_overridable
+                             THEN c.cover_generation ELSE o.cover_generation END), ",
+            shown!("theme"),
+            ", o.is_cover_overridable"
+        )
+    };
+}
+
+/// The `FROM` of a statement returning collections from `$source` (the table, or the rows
+/// an `INSERT`/`UPDATE` returned).
+macro_rules! from {
+    ($source:literal) => {
+        concat!(
+            " FROM ",
+            $source,
+            " c JOIN organizations o ON o.id = c.organization_id"
+        )
     };
 }
 
@@ -64,6 +109,8 @@ pub struct Collection {
     pub player_subtitle: Option<String>,
     pub is_cover_overridable: bool,
     pub is_theme_overridable: bool,
+    /// Its organization lets it have a cover of its own (`is_cover_overridable`).
+    pub organization_allows_cover: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -81,6 +128,7 @@ fn from_row(row: &Row) -> Collection {
         player_subtitle: row.get(10),
         is_cover_overridable: row.get(11),
         is_theme_overridable: row.get(12),
+        organization_allows_cover: row.get(17),
         created_at: row.get(13),
         updated_at: row.get(14),
     }
@@ -101,13 +149,17 @@ pub async fn insert(
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id, &organization_index];
     params.extend(settable!(fields, stored));
     let sql = concat!(
-        "INSERT INTO collections (id, organization_id, organization_index, title, creator_id,
-             metadata, image_colors, player_color, player_color_light, player_color_dark,
-             player_subtitle, is_cover_overridable, is_theme_overridable, theme)
-         VALUES ($1, $2, $3, $4, $5, COALESCE($6, '{}'::jsonb), $7, $8, $9, $10, $11,
-             COALESCE($12, true), COALESCE($13, true), $14)
-         RETURNING ",
-        columns!()
+        "WITH written AS (
+             INSERT INTO collections (id, organization_id, organization_index, title,
+                 creator_id, metadata, image_colors, player_color, player_color_light,
+                 player_color_dark, player_subtitle, is_cover_overridable,
+                 is_theme_overridable, theme)
+             VALUES ($1, $2, $3, $4, $5, COALESCE($6, '{}'::jsonb), $7, $8, $9, $10, $11,
+                 COALESCE($12, true), COALESCE($13, true), $14)
+             RETURNING *)
+         SELECT ",
+        columns!(),
+        from!("written")
     );
     query::one(client, sql, &params, from_row).await
 }
@@ -120,7 +172,8 @@ pub async fn get(
     let sql = concat!(
         "SELECT ",
         columns!(),
-        " FROM collections WHERE id = $1 AND organization_id = $2"
+        from!("collections"),
+        " WHERE c.id = $1 AND c.organization_id = $2"
     );
     query::opt(client, sql, &[&id, &organization_id], from_row).await
 }
@@ -137,9 +190,9 @@ pub async fn list(
     let sql = concat!(
         "SELECT ",
         columns!(),
-        " FROM collections
-         WHERE organization_id = $1 AND ($2::uuid IS NULL OR id = $2)
-         ORDER BY created_at, id LIMIT $3 OFFSET $4"
+        from!("collections"),
+        " WHERE c.organization_id = $1 AND ($2::uuid IS NULL OR c.id = $2)
+         ORDER BY c.created_at, c.id LIMIT $3 OFFSET $4"
     );
     let params: query::Params = &[&organization_id, &only, &limit, &offset];
     query::all(client, sql, params, from_row).await
@@ -161,7 +214,8 @@ pub async fn update(
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id];
     params.extend(settable!(fields, stored));
     let sql = concat!(
-        "UPDATE collections SET
+        "WITH written AS (
+         UPDATE collections SET
              title = COALESCE($3, title),
              creator_id = COALESCE($4, creator_id),
              metadata = COALESCE($5, metadata),
@@ -175,8 +229,10 @@ pub async fn update(
              theme = COALESCE($13, theme),
              updated_at = now()
          WHERE id = $1 AND organization_id = $2
-         RETURNING ",
-        columns!()
+         RETURNING *)
+         SELECT ",
+        columns!(),
+        from!("written")
     );
     query::opt(client, sql, &params, from_row).await
 }

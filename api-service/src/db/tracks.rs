@@ -11,30 +11,88 @@ use uuid::Uuid;
 use super::{Colors, ShownCover, Stored};
 use crate::bodies::{Metadata, NewTrack, TrackUpdate};
 
-/// Column list (table alias `t`) shared by every statement that returns a track;
-/// [`from_row`] reads it. The last but one is the cover the track shows ([`ShownCover`]):
-/// its own, or its collection's when it has none or the collection has
-/// `is_cover_overridable = false`; the last its theme, likewise its own or its collection's
-/// (`is_theme_overridable = false`).
+/// Column `$field` as a track shows it: the first set of its own, its collection's and its
+/// organization's, skipping the track's when its collection or organization has
+/// `is_theme_overridable = false`, and the collection's when the organization has.
+macro_rules! shown {
+    ($field:literal) => {
+        concat!(
+            "CASE WHEN o.is_theme_overridable
+                  THEN coalesce(CASE WHEN c.is_theme_overridable THEN t.",
+            $field,
+            " END, c.",
+            $field,
+            ", o.",
+            $field,
+            ") ELSE o.",
+            $field,
+            " END"
+        )
+    };
+}
+
+/// Whose cover a track shows, as a condition on `t` (its own), `c` (its collection) and `o`
+/// (its organization); `$column` is `cover_upload_id` or `cover_generation`.
+macro_rules! shown_cover {
+    ($column:literal) => {
+        concat!(
+            "CASE WHEN t.cover_upload_id IS NOT NULL AND c.is_cover_overridable
+                       AND o.is_cover_overridable THEN t.",
+            $column,
+            "
+                  WHEN c.cover_upload_id IS NOT NULL AND o.is_cover_overridable THEN c.",
+            $column,
+            " ELSE o.",
+            $column,
+            " END"
+        )
+    };
+}
+
+/// Column list (track `t`, its collection `c`, its organization `o`) shared by every statement
+/// that returns a track; [`from_row`] reads it. The colors, the theme and the cover (the last
+/// but three, a [`ShownCover`]) are those the track shows: the first of its own, its
+/// collection's and its organization's that the `is_*_overridable` flags allow. The last two
+/// say whether its collection and its organization let it have a cover of its own.
 macro_rules! columns {
     () => {
-        "t.id, t.organization_id, t.collection_id, t.creator_id, t.index, t.duration,
-         t.file_name, t.organization_index, t.\"order\", t.metadata, t.player_title,
-         t.player_subtitle, t.player_color, t.player_color_light, t.player_color_dark,
-         t.image_colors, t.track_status_id, t.created_at, t.updated_at,
-         (SELECT jsonb_build_object('upload_id', g.upload_id, 'generation', g.generation,
-                                    'renditions', g.renditions, 'blurhash', g.blurhash)
-          FROM collections shown_by JOIN cover_renditions g
-            ON g.upload_id =
-                   CASE WHEN t.cover_upload_id IS NOT NULL AND shown_by.is_cover_overridable
-                        THEN t.cover_upload_id ELSE shown_by.cover_upload_id END
-           AND g.generation =
-                   CASE WHEN t.cover_upload_id IS NOT NULL AND shown_by.is_cover_overridable
-                        THEN t.cover_generation ELSE shown_by.cover_generation END
-          WHERE shown_by.id = t.collection_id),
-         (SELECT CASE WHEN t.theme IS NOT NULL AND c.is_theme_overridable THEN t.theme
-                      ELSE c.theme END
-          FROM collections c WHERE c.id = t.collection_id)"
+        concat!(
+            "t.id, t.organization_id, t.collection_id, t.creator_id, t.index, t.duration,
+             t.file_name, t.organization_index, t.\"order\", t.metadata, t.player_title,
+             t.player_subtitle, ",
+            shown!("player_color"),
+            ", ",
+            shown!("player_color_light"),
+            ", ",
+            shown!("player_color_dark"),
+            ", ",
+            shown!("image_colors"),
+            ", t.track_status_id, t.created_at, t.updated_at,
+             (SELECT jsonb_build_object('upload_id', g.upload_id, 'generation', g.generation,
+                                        'renditions', g.renditions, 'blurhash', g.blurhash)
+              FROM cover_renditions g
+              WHERE g.upload_id = ",
+            shown_cover!("cover_upload_id"),
+            "
+                AND g.generation = ",
+            shown_cover!("cover_generation"),
+            "), ",
+            shown!("theme"),
+            ", c.is_cover_overridable, o.is_cover_overridable"
+        )
+    };
+}
+
+/// The `FROM` of a statement returning tracks from `$source` (the table, or the rows an
+/// `INSERT`/`UPDATE` returned).
+macro_rules! from {
+    ($source:literal) => {
+        concat!(
+            " FROM ",
+            $source,
+            " t JOIN collections c ON c.id = t.collection_id
+             JOIN organizations o ON o.id = t.organization_id"
+        )
     };
 }
 
@@ -83,6 +141,10 @@ pub struct Track {
     pub cover: Option<ShownCover>,
     /// `initialized` until audio processing (out of scope here) moves it on.
     pub track_status_id: String,
+    /// Its collection and its organization let it have a cover of its own
+    /// (`is_cover_overridable`).
+    pub collection_allows_cover: bool,
+    pub organization_allows_cover: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -104,6 +166,8 @@ fn from_row(row: &Row) -> Track {
         colors: Colors::read(row, 15, 12, 20),
         cover: ShownCover::read(row, 19),
         track_status_id: row.get(16),
+        collection_allows_cover: row.get(21),
+        organization_allows_cover: row.get(22),
         created_at: row.get(17),
         updated_at: row.get(18),
     }
@@ -131,14 +195,17 @@ pub async fn insert(
     ];
     params.extend(settable!(fields, stored));
     let sql = concat!(
-        "INSERT INTO tracks AS t (id, organization_id, collection_id, organization_index,
-             creator_id, index, duration, file_name, \"order\", metadata, player_title,
-             player_subtitle, player_color, player_color_light, player_color_dark, image_colors,
-             theme)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, '{}'::jsonb), $11, $12,
-             $13, $14, $15, $16, $17)
-         RETURNING ",
-        columns!()
+        "WITH written AS (
+             INSERT INTO tracks (id, organization_id, collection_id, organization_index,
+                 creator_id, index, duration, file_name, \"order\", metadata, player_title,
+                 player_subtitle, player_color, player_color_light, player_color_dark,
+                 image_colors, theme)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, '{}'::jsonb), $11,
+                 $12, $13, $14, $15, $16, $17)
+             RETURNING *)
+         SELECT ",
+        columns!(),
+        from!("written")
     );
     query::one(client, sql, &params, from_row).await
 }
@@ -151,28 +218,10 @@ pub async fn get(
     let sql = concat!(
         "SELECT ",
         columns!(),
-        " FROM tracks t WHERE t.id = $1 AND t.organization_id = $2"
+        from!("tracks"),
+        " WHERE t.id = $1 AND t.organization_id = $2"
     );
     query::opt(client, sql, &[&id, &organization_id], from_row).await
-}
-
-/// The track together with its collection's `is_cover_overridable`, in one round trip for
-/// the cover endpoint.
-pub async fn get_with_cover_policy(
-    client: &impl GenericClient,
-    organization_id: Uuid,
-    id: Uuid,
-) -> Result<Option<(Track, bool)>, tokio_postgres::Error> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        ", c.is_cover_overridable FROM tracks t JOIN collections c ON c.id = t.collection_id
-         WHERE t.id = $1 AND t.organization_id = $2"
-    );
-    query::opt(client, sql, &[&id, &organization_id], |row| {
-        (from_row(row), row.get(21))
-    })
-    .await
 }
 
 /// One page of a collection's tracks in playing order.
@@ -186,7 +235,8 @@ pub async fn list_by_collection(
     let sql = concat!(
         "SELECT ",
         columns!(),
-        " FROM tracks t WHERE t.collection_id = $1 AND t.organization_id = $2
+        from!("tracks"),
+        " WHERE t.collection_id = $1 AND t.organization_id = $2
          ORDER BY t.\"order\" NULLS LAST, t.created_at, t.id LIMIT $3 OFFSET $4"
     );
     let params: query::Params = &[&collection_id, &organization_id, &limit, &offset];
@@ -209,7 +259,8 @@ pub async fn update(
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &organization_id];
     params.extend(settable!(fields, stored));
     let sql = concat!(
-        "UPDATE tracks t SET
+        "WITH written AS (
+         UPDATE tracks t SET
              creator_id = COALESCE($3, t.creator_id),
              index = COALESCE($4, t.index),
              duration = COALESCE($5, t.duration),
@@ -225,8 +276,10 @@ pub async fn update(
              theme = COALESCE($15, t.theme),
              updated_at = now()
          WHERE t.id = $1 AND t.organization_id = $2
-         RETURNING ",
-        columns!()
+         RETURNING t.*)
+         SELECT ",
+        columns!(),
+        from!("written")
     );
     query::opt(client, sql, &params, from_row).await
 }

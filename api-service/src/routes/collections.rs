@@ -44,7 +44,8 @@ pub struct CollectionBody {
 pub struct CollectionWithCover {
     pub collection_id: Uuid,
     pub collection: views::Collection,
-    pub collection_cover_upload: UploadHandle,
+    /// Null when the organization refuses collection covers (`is_cover_overridable = false`).
+    pub collection_cover_upload: Option<UploadHandle>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -41,7 +41,7 @@ pub struct TrackBody {
 }
 
 /// Returned by `POST /v1/track` and `POST /v1/track/{id}/cover`. `track_cover_upload` is
-/// null from `POST /v1/track` when the collection refuses track covers.
+/// null from `POST /v1/track` when the collection or the organization refuses track covers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrackWithCover {
     pub track_id: Uuid,

@@ -8,5 +8,6 @@ mod contract;
 mod covers;
 mod lab;
 mod observability;
+mod organizations;
 mod outages;
 mod tracks;

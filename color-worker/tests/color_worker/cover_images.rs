@@ -20,7 +20,7 @@ use crate::end_to_end::{applied, upload_image};
 use crate::support::TestWorker;
 
 /// Candidates one sweep may purge: more than any test makes.
-const RUN_LIMIT: u32 = 1000;
+pub const RUN_LIMIT: u32 = 1000;
 
 const SIZES: [(&str, u32); 4] = [
     ("icon", 80),
@@ -30,7 +30,7 @@ const SIZES: [(&str, u32); 4] = [
 ];
 
 /// A `width` × `height` photo-like JPEG (a gradient, so every rendition differs).
-fn jpeg(width: u32, height: u32) -> Vec<u8> {
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let image = RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 120])
     });
@@ -38,7 +38,7 @@ fn jpeg(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// A PNG whose left half is transparent.
-fn transparent_png(side: u32) -> Vec<u8> {
+pub fn transparent_png(side: u32) -> Vec<u8> {
     let image = RgbaImage::from_fn(side, side, |x, _| {
         image::Rgba([30, 160, 90, if x < side / 2 { 0 } else { 255 }])
     });
@@ -51,8 +51,8 @@ fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
     bytes.into_inner()
 }
 
-/// Requests a cover handle for `path` (`/v1/collection/{id}` or `/v1/track/{id}`), uploads
-/// `bytes` with it and returns the applied upload.
+/// Requests a cover handle for `path` (`/v1/collection/{id}`, `/v1/track/{id}` or
+/// `/v1/organization/{id}`), uploads `bytes` with it and returns the applied upload.
 pub async fn apply_cover(
     app: &TestApp,
     worker: &TestWorker,
@@ -65,13 +65,14 @@ pub async fn apply_cover(
     let handle = body
         .get("collection_cover_upload")
         .or_else(|| body.get("track_cover_upload"))
+        .or_else(|| body.get("organization_cover_upload"))
         .expect("a cover handle");
     upload_image(worker, handle, bytes, content_type).await;
     applied(app, handle).await
 }
 
 /// A plain client: no API key.
-fn anyone() -> reqwest::Client {
+pub fn anyone() -> reqwest::Client {
     reqwest::Client::new()
 }
 
@@ -268,7 +269,7 @@ async fn rendition_urls_point_at_the_configured_cdn_in_every_view() {
 
 /// Every object of an applied upload: the original under `key`, then the four renditions of
 /// the generation its URLs name, `true` where the store has it.
-async fn objects_of(worker: &TestWorker, upload: &Value) -> Vec<bool> {
+pub async fn objects_of(worker: &TestWorker, upload: &Value) -> Vec<bool> {
     let id: uuid::Uuid = upload["id"].as_str().unwrap().parse().unwrap();
     let generation = generation_of(upload);
     let keys = std::iter::once(upload["object_key"].as_str().unwrap().to_owned())

@@ -14,6 +14,7 @@ mod generated_clients;
 mod hostile;
 mod hostile_clients;
 mod lab_browser;
+mod organizations;
 mod palette;
 mod processing;
 mod resilience;

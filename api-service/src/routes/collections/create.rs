@@ -1,4 +1,5 @@
-//! `POST /v1/collection`: creates a collection and issues its first cover upload handle.
+//! `POST /v1/collection`: creates a collection and, unless the organization refuses collection
+//! covers, issues its first cover upload handle.
 
 use actix_web::web;
 use common::keys::TargetKind;
@@ -18,7 +19,7 @@ use crate::views::{self, Envelope, Links};
 #[utoipa::path(post, operation_id = "create_collection", path = "/v1/collection", tag = "collections",
     request_body = NewCollection,
     responses(
-        (status = 200, body = Envelope<CollectionWithCover>, description = "Created, with a cover upload handle")),
+        (status = 200, body = Envelope<CollectionWithCover>, description = "Created, with a cover upload handle unless the organization refuses collection covers")),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,
@@ -42,14 +43,19 @@ pub async fn handler(
         &fields,
     )
     .await?;
-    let handle = upload_handles::issue(
-        &state,
-        &transaction,
-        organization_id,
-        TargetKind::Collection,
-        collection.id,
-    )
-    .await?;
+    let handle = if collection.organization_allows_cover {
+        let handle = upload_handles::issue(
+            &state,
+            &transaction,
+            organization_id,
+            TargetKind::Collection,
+            collection.id,
+        )
+        .await?;
+        Some(handle)
+    } else {
+        None
+    };
     transaction.commit().await?;
     Ok(Envelope::new(CollectionWithCover {
         collection_id: collection.id,

@@ -1,5 +1,5 @@
 //! `POST /v1/track`: creates a track in one of the caller's collections and, when the
-//! collection allows track covers, issues its first cover upload handle.
+//! collection and the organization allow track covers, issues its first cover upload handle.
 
 use actix_web::web;
 use common::keys::TargetKind;
@@ -18,7 +18,7 @@ use crate::views::{self, Envelope, Links};
 
 #[utoipa::path(post, operation_id = "create_track", path = "/v1/track", tag = "tracks", request_body = NewTrack,
     responses(
-        (status = 200, body = Envelope<TrackWithCover>, description = "Created, with a cover upload handle unless the collection refuses track covers"),
+        (status = 200, body = Envelope<TrackWithCover>, description = "Created, with a cover upload handle unless the collection or the organization refuses track covers"),
         (status = 404, body = ErrorBody, description = "`not_found`: no such collection in the caller's organization")),
     security(("api_key" = [])))]
 pub async fn handler(
@@ -48,7 +48,7 @@ pub async fn handler(
         &fields,
     )
     .await?;
-    let handle = if collection.is_cover_overridable {
+    let handle = if collection.is_cover_overridable && collection.organization_allows_cover {
         let handle = upload_handles::issue(
             &state,
             &transaction,
