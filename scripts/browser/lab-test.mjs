@@ -1,6 +1,7 @@
 // Drives the cover lab (GET /lab) in headless Chromium against a running stack: key handling,
 // HTML injection, a collection cover from upload to applied colors, a track's collection
-// fallback, screenshots in both themes, and refusing a file that is not an image.
+// fallback, the organization's cover as the last fallback, screenshots in both themes, and
+// refusing a file that is not an image.
 //
 //   LAB_URL=http://127.0.0.1:8080/lab LAB_KEY=… LAB_IMAGE=…/03_rocket.jpg \
 //   [LAB_ALPHA_IMAGE=…/13_emerald_alpha_1200.png] [SCREENSHOT_DIR=.] [CHROMIUM=/usr/bin/chromium] \
@@ -303,6 +304,32 @@ await step('a new track shows its collection\'s cover (collection fallback)', as
     check(shown === track.cover_image?.regular?.url && shown !== collection.cover_image.regular.url,
       'the track\'s displayed cover after its upload', track.cover_image?.regular?.url, shown);
   }
+});
+
+await step('the organization cover shows on a new collection (organization fallback)', async () => {
+  const item = page.locator('#organization-list > li button');
+  await item.click();
+  await page.locator('#target-kind', { hasText: 'Organization' }).waitFor();
+  await page.setInputFiles('#file', LAB_ALPHA_IMAGE || LAB_IMAGE);
+  await waitForApplied('organization cover');
+  const organizationId = await page.locator('#organization-list > li').getAttribute('data-id');
+  const { organization } = await api(`/v1/organization/${organizationId}`);
+  check(organization.cover_image && organization.theme, 'the organization from the API', 'cover_image and theme set',
+    JSON.stringify({ cover_image: organization.cover_image, theme: organization.theme }));
+
+  const id = await createItem('#collection-list', '#collection-title', '#collection-create', 'Lab fallback');
+  await page.click(`#collection-list > li[data-id="${id}"] button`);
+  await page.locator('#target-name', { hasText: 'Lab fallback' }).waitFor();
+  const source = await page.locator('#cover-source').textContent();
+  check(/from the organization/.test(source), '#cover-source for a collection without a cover', '"… from the organization"', source);
+  const regular = await page.locator('#cover-regular').getAttribute('src');
+  check(regular === organization.cover_image.regular.url, 'the collection\'s displayed cover', organization.cover_image.regular.url, regular);
+  const colors = await page.locator('#colors-source').textContent();
+  check(/from the organization/.test(colors), '#colors-source', '"(from the organization)"', colors);
+  const figure = page.locator('.theme-scheme[data-scheme="cover"] .player-card');
+  const background = await figure.evaluate((node) => getComputedStyle(node).backgroundColor);
+  check(background === hexToRgb(organization.theme.cover.background), 'the fallback theme\'s cover background',
+    organization.theme.cover.background, background);
 });
 
 await step('screenshots in the light and the dark theme', async () => {

@@ -1,7 +1,7 @@
 """The whole cover flow through the Python client openapi-python-client generates from
 /openapi.json (scripts/check-openapi writes it to .dev/clients/python): create a collection,
 upload a cover with the handle's form, wait until it is applied, read the colors, the
-blurhash and the rendition URLs. Only the upload to the store is plain HTTP: it is the
+blurhash and the rendition URLs, and the organization the collection falls back to. Only the upload to the store is plain HTTP: it is the
 store's form, not the API.
 
     API_URL=http://127.0.0.1:8080 API_KEY=… COVER_IMAGE=cover.jpg \
@@ -25,10 +25,12 @@ from cover_color_pipeline_api_client.api.collections import (  # noqa: E402
     get_collection,
 )
 from cover_color_pipeline_api_client.api.covers import get_cover_upload  # noqa: E402
+from cover_color_pipeline_api_client.api.organizations import get_organization  # noqa: E402
 from cover_color_pipeline_api_client.models import (  # noqa: E402
     EnvelopeCollectionBody,
     EnvelopeCollectionWithCover,
     EnvelopeCoverUploadBody,
+    EnvelopeOrganizationBody,
     NewCollection,
 )
 
@@ -40,6 +42,7 @@ def main() -> None:
     created = create_collection.sync(client=client, body=NewCollection(title="From Python"))
     assert isinstance(created, EnvelopeCollectionWithCover), created
     handle = created.collection_cover_upload
+    assert handle is not None, "no cover upload handle: the organization refuses collection covers"
 
     form = dict(handle.fields.additional_properties)
     form["Content-Type"] = "image/jpeg"
@@ -67,6 +70,9 @@ def main() -> None:
     for size, url in urls.items():
         served = httpx.get(url)
         assert served.status_code == 200 and served.content, f"{size}: {url} answered {served.status_code}"
+    owner = get_organization.sync(client=client, organization_id=collection.organization_id)
+    assert isinstance(owner, EnvelopeOrganizationBody), owner
+    assert owner.organization.id == collection.organization_id, owner
     print(json.dumps({
         "client": "python",
         "player_color": collection.player_color,

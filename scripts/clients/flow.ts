@@ -65,6 +65,12 @@ for (const [size, url] of Object.entries(urls)) {
     throw new Error(`${size}: ${url} answered ${served.status}`);
   }
 }
+const owner = await api.GET("/v1/organization/{organization_id}", {
+  params: { path: { organization_id: collection.organization_id } },
+});
+if (owner.data?.organization.id !== collection.organization_id) {
+  throw new Error(`get_organization: ${JSON.stringify(owner.error ?? owner.data)}`);
+}
 console.log(
   JSON.stringify({ client: "typescript", player_color: collection.player_color, blurhash: collection.blurhash, cover_image: urls }),
 );

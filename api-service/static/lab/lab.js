@@ -176,7 +176,8 @@ const state = {
   collections: [],
   collection: null,
   tracks: [],
-  target: null, // {kind: 'collection' | 'track', item}
+  organization: null,
+  target: null, // {kind: 'organization' | 'collection' | 'track', item}
   followed: 0, // bumped to stop following an upload
 };
 
@@ -294,7 +295,7 @@ function showApp() {
 // Collections and tracks
 
 const trackTitle = (track) => track.player_title || track.file_name || `Track #${track.organization_index}`;
-const titleOf = ({ kind, item }) => (kind === 'collection' ? item.title : trackTitle(item));
+const titleOf = ({ kind, item }) => (kind === 'track' ? trackTitle(item) : item.title ?? item.name);
 
 function renderItems(list, items, { itemClass, title, meta, selectedId, onPick }) {
   list.replaceChildren(...items.map((item) => {
@@ -321,6 +322,26 @@ function renderItems(list, items, { itemClass, title, meta, selectedId, onPick }
     li.append(button);
     return li;
   }));
+}
+
+function renderOrganization() {
+  const organization = state.organization;
+  $('#organization').hidden = !organization;
+  if (!organization) return;
+  renderItems($('#organization-list'), [organization], {
+    itemClass: 'organization-item',
+    title: (item) => item.name,
+    meta: (item) => ['fallback cover', item.player_color].filter(Boolean).join(' · '),
+    selectedId: state.target?.kind === 'organization' ? organization.id : null,
+    onPick: () => setTarget({ kind: 'organization', item: state.organization }),
+  });
+}
+
+/** The caller's organization, whose id the API names in every collection. */
+async function loadOrganization(id) {
+  if (!id) return;
+  state.organization = (await api('GET', `/v1/organization/${id}`)).organization;
+  renderOrganization();
 }
 
 function renderCollections() {
@@ -354,6 +375,7 @@ async function loadCollections() {
   try {
     state.collections = (await listAll('/v1/collection', 'collections')).reverse(); // newest first
     renderCollections();
+    await loadOrganization(state.collections[0]?.organization_id);
   } finally {
     list.setAttribute('aria-busy', 'false');
   }
@@ -377,6 +399,7 @@ function setTarget(target) {
   state.target = target;
   state.followed++; // the status box belongs to the target: stop following another's upload
   setStatus('idle', 'No upload yet.');
+  renderOrganization();
   renderCollections();
   renderTracks();
   renderTarget();
@@ -384,7 +407,7 @@ function setTarget(target) {
 
 /** Forgets everything picked (and stops following an upload): another key may see other data. */
 function resetSelection() {
-  Object.assign(state, { collections: [], collection: null, tracks: [], target: null });
+  Object.assign(state, { organization: null, collections: [], collection: null, tracks: [], target: null });
   setTarget(null);
 }
 
@@ -403,7 +426,14 @@ function replaceItems(...items) {
 }
 
 async function refreshTarget({ kind, item }) {
-  if (kind === 'collection') {
+  if (kind === 'organization') {
+    // Its cover shows wherever a collection or track has none: every list may change.
+    await loadOrganization(item.id);
+    state.target.item = state.organization;
+    await loadCollections();
+    if (state.collection) state.tracks = await listAll(`/v1/collection/${state.collection.id}/track`, 'tracks');
+    replaceItems(...state.collections, ...state.tracks);
+  } else if (kind === 'collection') {
     replaceItems((await api('GET', `/v1/collection/${item.id}`)).collection);
   } else {
     const [{ track }, { collection }] = await Promise.all([
@@ -419,25 +449,38 @@ async function refreshTarget({ kind, item }) {
 
 const sameCover = (a, b) => Boolean(a && b && a.regular?.url === b.regular?.url);
 
-/** Which object's cover and which object's colors the target shows, and why. */
-function coverView({ kind, item }, collection) {
-  if (kind === 'collection') {
+/** Which level of the fallback chain (own, collection, organization) `same` picks for `item`. */
+function sourceOf(item, collection, organization, same) {
+  if (collection && collection !== item && same(item, collection)) return 'collection';
+  if (organization && same(item, organization)) return 'organization';
+  return 'own';
+}
+
+const sameColors = (a, b) => Boolean(a.player_color) && a.player_color === b.player_color
+  && JSON.stringify(a.image_colors) === JSON.stringify(b.image_colors);
+
+/** Where the target's cover and colors come from: the API resolves the fallback, the page names it. */
+function coverView({ kind, item }, collection, organization) {
+  if (kind === 'organization') {
     return {
       cover: item, colors: item,
-      coverSource: item.cover_image ? 'Shows its own cover.' : 'No cover yet: upload one.',
+      coverSource: item.cover_image ? 'Shows its own cover: the fallback of every collection and track.'
+        : 'No cover yet: upload one to give every collection and track without a cover one.',
       colorsSource: '',
     };
   }
-  // The API resolves the fallback itself; the page only names it.
-  const fromCollection = sameCover(item.cover_image, collection?.cover_image);
-  const ownColors = Boolean(item.player_color || item.image_colors);
+  const parent = kind === 'track' ? collection : null;
+  const coverFrom = sourceOf(item, parent, organization, (a, b) => sameCover(a.cover_image, b.cover_image));
+  const colorsFrom = sourceOf(item, parent, organization, sameColors);
+  const none = kind === 'track' ? 'No cover yet (nor on its collection or organization).' : 'No cover yet: upload one.';
   return {
     cover: item,
-    colors: ownColors || !collection ? item : collection,
-    coverSource: !item.cover_image ? 'No cover yet (nor on its collection).'
-      : fromCollection ? 'Shows its collection’s cover (collection fallback): from the collection.'
-        : 'Shows its own cover.',
-    colorsSource: ownColors ? '' : '(from the collection)',
+    colors: item,
+    coverSource: !item.cover_image ? none
+      : coverFrom === 'collection' ? 'Shows its collection’s cover (collection fallback): from the collection.'
+        : coverFrom === 'organization' ? 'Shows its organization’s cover (organization fallback): from the organization.'
+          : 'Shows its own cover.',
+    colorsSource: colorsFrom === 'own' ? '' : `(from the ${colorsFrom})`,
   };
 }
 
@@ -446,14 +489,15 @@ function renderTarget() {
   $('#file').disabled = !target;
   if (!target) {
     $('#target-kind').textContent = 'No target';
-    $('#target-name').textContent = 'Pick a collection or a track';
+    $('#target-name').textContent = 'Pick the organization, a collection or a track';
     $('#cover-source').textContent = '';
     $('#result').hidden = true;
     return;
   }
-  $('#target-kind').textContent = target.kind === 'collection' ? 'Collection' : `Track in “${state.collection.title}”`;
+  $('#target-kind').textContent = { organization: 'Organization', collection: 'Collection' }[target.kind]
+    ?? `Track in “${state.collection.title}”`;
   $('#target-name').textContent = titleOf(target);
-  const view = coverView(target, state.collection);
+  const view = coverView(target, state.collection, state.organization);
   $('#cover-source').textContent = view.coverSource;
   $('#colors-source').textContent = view.colorsSource;
   const hasAnything = view.cover.cover_image || view.cover.blurhash || view.colors.player_color || view.colors.image_colors;
@@ -728,7 +772,7 @@ async function postToStore(handle, file, contentType) {
 
 async function uploadCover(file) {
   const target = state.target;
-  if (!target) throw new Refusal('Pick a collection or a track first.');
+  if (!target) throw new Refusal('Pick the organization, a collection or a track first.');
   const followed = ++state.followed;
   let sent = false;
   try {
@@ -851,6 +895,7 @@ function wire() {
       const { collection } = await api('POST', '/v1/collection', { title });
       input.value = '';
       state.collections.unshift(collection);
+      if (!state.organization) await loadOrganization(collection.organization_id);
       await pickCollection(collection.id);
     });
   });
