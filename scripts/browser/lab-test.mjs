@@ -260,6 +260,9 @@ await step('a collection cover is uploaded, applied and shown as the API decided
     const play = await figure.locator('.player-play').evaluate((node) => [getComputedStyle(node).backgroundColor, getComputedStyle(node).color]);
     check(play[0] === hexToRgb(scheme.accent) && play[1] === hexToRgb(scheme.on_accent), `${name} play button`,
       `${scheme.accent} / ${scheme.on_accent}`, play.join(' / '));
+    // Every word on the scheme's background is in one of its text roles, the caption too.
+    const caption = await figure.locator('figcaption').evaluate((node) => getComputedStyle(node).color);
+    check(caption === hexToRgb(scheme.text), `${name} caption color`, scheme.text, caption);
     const shown = await figure.locator('.ratios li').evaluateAll((items) => items.map((item) => [item.dataset.role, Number(item.dataset.ratio), item.className]));
     check(shown.length === 4, `${name} ratios listed`, 4, shown.length);
     for (const [role, ratio, verdict] of shown) {

@@ -653,6 +653,7 @@ function renderThemes(theme, coverImage, target) {
     play.classList.add('accent');
     play.style.backgroundColor = scheme.accent;
     play.style.color = scheme.on_accent;
+    $('figcaption', figure).style.color = scheme.text;
     const ratios = $('.ratios', figure);
     ratios.style.color = scheme.text;
     ratios.replaceChildren(...Object.entries(THEME_MINIMUMS).map(([role, minimum]) => {
