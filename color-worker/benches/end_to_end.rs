@@ -17,7 +17,8 @@ mod images;
 
 use api_service::testing::seed;
 use chrono::TimeDelta;
-use color_worker::palette::{self, Limits};
+use color_worker::cover;
+use color_worker::decode::{self, Limits};
 use color_worker::settings::Settings;
 use common::keys::{CoverKey, TargetKind};
 use common::testing::{
@@ -270,9 +271,9 @@ fn hostile_images() -> Vec<Vec<u8>> {
     println!("| image | file | decode needs (header) | one extraction, CPU |");
     println!("|---|---|---|---|");
     for (name, bytes) in &images {
-        let needed = palette::memory_needed(bytes, &limits).map_or(0, |n| n >> 20);
+        let needed = decode::memory_needed(bytes, &limits).map_or(0, |n| n >> 20);
         let started = Instant::now();
-        let result = palette::extract(bytes, &limits);
+        let result = cover::extract(bytes, &limits);
         let cpu = started.elapsed();
         println!(
             "| {name} | {} kB | {needed} MiB | {:.0} ms{} |",

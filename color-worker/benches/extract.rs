@@ -9,7 +9,8 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use color_worker::palette::{Limits, extract};
+use color_worker::cover::extract;
+use color_worker::decode::Limits;
 use criterion::{BenchmarkId, Criterion};
 
 const GROUP: &str = "extract_vs_full_decode";

@@ -6,7 +6,8 @@
 mod images;
 
 use color_quant::NeuQuant;
-use color_worker::palette::{Limits, extract};
+use color_worker::cover::extract;
+use color_worker::decode::Limits;
 use image::imageops::FilterType;
 use palette::color_difference::Ciede2000;
 use palette::{FromColor, Lab, Srgb};

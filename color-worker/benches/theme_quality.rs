@@ -11,7 +11,8 @@ mod images;
 
 use std::io::Cursor;
 
-use color_worker::palette::{Limits, extract};
+use color_worker::cover::extract;
+use color_worker::decode::Limits;
 use common::theme::{Scheme, Theme, contrast_ratio, parse_hex};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use palette::color_difference::Ciede2000;

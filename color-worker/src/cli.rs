@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::palette;
-use crate::renditions;
+use crate::cover;
 use crate::settings::Settings;
 
 /// One JSON line per file: `{"file", "image_colors", "player_color", …, "blurhash"}` (with
@@ -43,9 +42,10 @@ fn analyse(
     renditions_dir: Option<&Path>,
 ) -> anyhow::Result<Value> {
     let bytes = std::fs::read(file)?;
-    let analysis = palette::analyse(&bytes, &settings.worker.limits())?;
-    let mut line = serde_json::to_value(&analysis.colors)?;
-    line["blurhash"] = json!(analysis.blurhash);
+    let quality = renditions_dir.map(|_| settings.worker.rendition_quality);
+    let cover = cover::process(&bytes, &settings.worker.limits(), quality)?;
+    let mut line = serde_json::to_value(&cover.colors)?;
+    line["blurhash"] = json!(cover.blurhash);
     let Some(dir) = renditions_dir else {
         return Ok(line);
     };
@@ -53,7 +53,7 @@ fn analyse(
     let dir = dir.join(stem);
     std::fs::create_dir_all(&dir).with_context(|| format!("Failed to create {}", dir.display()))?;
     let mut written = Vec::new();
-    for rendition in renditions::render(&analysis.image, settings.worker.rendition_quality)? {
+    for rendition in cover.renditions {
         let extension = rendition
             .content_type
             .trim_start_matches("image/")

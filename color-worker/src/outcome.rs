@@ -1,7 +1,7 @@
 //! How handling a cover ended: the one vocabulary the handler (`process.rs`) answers in, the
 //! runner (`consumer.rs`) replies to the broker by, and the metrics count.
 
-use crate::palette::ExtractError;
+use crate::decode::ExtractError;
 
 /// How handling a delivery (or a reconciled upload) ended: what the runner replies to the
 /// broker and what the metrics count.

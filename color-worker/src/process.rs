@@ -17,10 +17,11 @@ use tracing::{info, warn};
 use uuid::Uuid;
 
 use crate::budget::MemoryBudget;
+use crate::cover::{self, CoverError};
+use crate::decode::{self, Limits};
 use crate::metrics::Metrics;
 use crate::outcome::{Dependency, Failure, FailureKind, Outcome};
-use crate::palette::{self, Limits};
-use crate::renditions::{self, Rendition};
+use crate::renditions::Rendition;
 use crate::settings::Settings;
 
 /// A failure worth retrying: `dependency` was unavailable.
@@ -420,7 +421,7 @@ impl Processor {
     ) -> Result<(CoverColors, String, Vec<Rendition>), Failure> {
         let limits = self.limits.clone();
         let failure = |kind, message: String| Failure { kind, message };
-        let needed = palette::memory_needed(&bytes, &limits)
+        let needed = decode::memory_needed(&bytes, &limits)
             .map_err(|error| failure(FailureKind::of(&error), error.to_string()))?;
         let permit = self
             .memory
@@ -430,11 +431,14 @@ impl Processor {
         let quality = self.rendition_quality;
         let decode = move || {
             let _admitted = permit;
-            let analysis = palette::analyse(&bytes, &limits)
-                .map_err(|error| failure(FailureKind::of(&error), error.to_string()))?;
-            let renditions = renditions::render(&analysis.image, quality)
-                .map_err(|error| failure(FailureKind::RenditionFailed, error.to_string()))?;
-            Ok((analysis.colors, analysis.blurhash, renditions))
+            let cover = cover::process(&bytes, &limits, Some(quality)).map_err(|error| {
+                let kind = match &error {
+                    CoverError::Image(error) => FailureKind::of(error),
+                    CoverError::Rendition(_) => FailureKind::RenditionFailed,
+                };
+                failure(kind, error.to_string())
+            })?;
+            Ok((cover.colors, cover.blurhash, cover.renditions))
         };
         // A panic here is the decoder's bug triggered by this file: retrying cannot help.
         tokio::task::spawn_blocking(decode)

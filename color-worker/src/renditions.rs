@@ -1,4 +1,4 @@
-//! The four square renditions of a cover, made from the image `palette::analyse` decoded: the
+//! The four square renditions of a cover, made from the image `crate::decode` decoded: the
 //! centre square (`fit: cover`), never enlarged, in one resize chain (large from the square,
 //! each smaller one from the one before; Lanczos3), encoded as progressive 4:2:0 JPEG for
 //! opaque covers and lossy WebP with alpha for covers with transparency. Pure: pixels in,
@@ -44,7 +44,7 @@ pub fn rendition_side(side: u32, size: RenditionSize) -> u32 {
     side.min(size.nominal_side())
 }
 
-/// The four renditions of `image` (8-bit gray, RGB or RGBA, as `palette::analyse` returns
+/// The four renditions of `image` (8-bit gray, RGB or RGBA, as `crate::decode` returns
 /// it), largest first. `quality` is the encoders' 1–100.
 pub fn render(image: &DynamicImage, quality: u8) -> Result<Vec<Rendition>, RenditionError> {
     // An RGBA cover without a single transparent pixel is opaque: JPEG, without the alpha.
@@ -57,12 +57,8 @@ pub fn render(image: &DynamicImage, quality: u8) -> Result<Vec<Rendition>, Rendi
     } else {
         image
     };
-    let pixel_type = match image {
-        DynamicImage::ImageLuma8(_) => PixelType::U8,
-        DynamicImage::ImageRgb8(_) => PixelType::U8x3,
-        DynamicImage::ImageRgba8(_) => PixelType::U8x4,
-        _ => return Err(RenditionError("unexpected pixel layout".into())),
-    };
+    let pixel_type = crate::resize::pixel_type(image)
+        .ok_or_else(|| RenditionError("unexpected pixel layout".into()))?;
     let source = ImageRef::new(image.width(), image.height(), image.as_bytes(), pixel_type)
         .map_err(failed)?;
     let (left, top, side) = centre_square(image.width(), image.height());

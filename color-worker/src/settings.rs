@@ -9,7 +9,7 @@ use common::settings::{
 };
 use serde::Deserialize;
 
-use crate::palette::Limits;
+use crate::decode::Limits;
 
 /// Unknown sections are ignored, not refused: both services read the same `APP__…`
 /// environment (one ConfigMap, one `.env`), and the API's `api` section is not ours.
@@ -219,7 +219,7 @@ mod tests {
         let mut encoder = png::Encoder::new(&mut header, side, side);
         encoder.set_color(png::ColorType::Rgba);
         drop(encoder.write_header().unwrap());
-        let needed = crate::palette::memory_needed(&header, &limits).unwrap();
+        let needed = crate::decode::memory_needed(&header, &limits).unwrap();
         let budget = WorkerSettings::default().memory_budget_bytes;
         assert!(
             needed <= budget,

@@ -9,10 +9,10 @@ use common::theme::{ACCENT_CONTRAST, Roles, Scheme, TEXT_CONTRAST, Theme, contra
 use image::{DynamicImage, GenericImageView, Rgba};
 use palette::{FromColor, Hsl, Oklch, Srgb};
 
+use super::OPAQUE_ALPHA;
 use super::accent::{
     BLACK, MIN_VIVID_CHROMA, WHITE, bisect, is_dark, most_vivid, srgb, with_contrast,
 };
-use super::decode;
 use super::quantize::{Swatch, to_oklab};
 
 /// What `text` aims for (WCAG AAA for body text), so that `text_secondary` has room between it
@@ -150,7 +150,7 @@ pub(super) fn edge_shares(working: &DynamicImage, swatches: &[Swatch]) -> Vec<f3
     for y in (0..height).step_by(2) {
         for x in (0..width).step_by(2).filter(|&x| in_frame(x, y)) {
             let Rgba([r, g, b, alpha]) = working.get_pixel(x, y);
-            if alpha < decode::OPAQUE_ALPHA {
+            if alpha < OPAQUE_ALPHA {
                 continue;
             }
             let oklab = to_oklab([r, g, b]);

@@ -3,7 +3,9 @@
 
 use std::io::Cursor;
 
-use color_worker::palette::{ExtractError, Limits, contrast_ratio, extract};
+use color_worker::cover::extract;
+use color_worker::decode::{ExtractError, Limits};
+use color_worker::palette::contrast_ratio;
 use common::colors::CoverColors;
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 

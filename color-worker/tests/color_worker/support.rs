@@ -399,7 +399,7 @@ pub fn flat_png(rgb: [u8; 3]) -> Vec<u8> {
 /// The colors the worker extracts from a flat red (#c81e28) cover, as it would store them.
 pub fn red_colors() -> common::colors::CoverColors {
     let png = flat_png([0xc8, 0x1e, 0x28]);
-    color_worker::palette::extract(&png, &color_worker::palette::Limits::default())
+    color_worker::cover::extract(&png, &color_worker::decode::Limits::default())
         .expect("a flat PNG has colors")
 }
 
