@@ -3,7 +3,8 @@
 //
 //   node renditions.mjs DIR FILE...      writes DIR/<stem>/<size>.jpg|webp, one JSON line per file
 //   node renditions.mjs --inspect DIR    JSON: format, dimensions, bytes... of every DIR/<stem>/<file>
-//   node renditions.mjs --probe FILE...  JSON: each source's dimensions and whether it has alpha
+//   node renditions.mjs --probe FILE...  JSON: each source's dimensions and whether it is
+//                                        transparent (an alpha channel with a pixel below 255)
 //   node renditions.mjs --versions       JSON: sharp.versions, concurrency, cache, SIMD
 //
 // BENCH_SHARP_MODE picks how the four renditions of a file are built (files are taken one after
@@ -43,7 +44,9 @@ function rendition(pipeline, side, alpha, file) {
 async function renditions(file, outDir, mode) {
   const input = await readFile(file);
   const base = sharp(input).rotate(); // EXIF orientation
-  const { width, height, hasAlpha } = await base.metadata(); // the header only
+  const { width, height, hasAlpha: alphaChannel } = await base.metadata(); // the header only
+  // As the worker does: an alpha channel whose every pixel is opaque makes a JPEG, not a WebP.
+  const hasAlpha = alphaChannel && !(await base.clone().stats()).isOpaque;
   // The shorter side is the same before and after a 90° turn, so the pre-rotation header is enough.
   const shorter = Math.min(width, height);
   const dir = path.join(outDir, path.parse(file).name);
@@ -110,7 +113,8 @@ async function inspect(dir) {
 async function probe(files) {
   const found = [];
   for (const file of files) {
-    const { format, width, height, hasAlpha, orientation } = await sharp(file).metadata();
+    const { format, width, height, hasAlpha: alphaChannel, orientation } = await sharp(file).metadata();
+    const hasAlpha = alphaChannel && !(await sharp(file).stats()).isOpaque;
     found.push({ file, stem: path.parse(file).name, format, width, height, hasAlpha, orientation });
   }
   return found;
