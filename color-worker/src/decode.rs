@@ -11,6 +11,7 @@ mod jpeg;
 mod memory;
 mod metadata;
 mod other;
+mod webp;
 
 pub use memory::memory_needed;
 

@@ -1,12 +1,13 @@
 //! PNG, WebP and GIF through the `image` crate, under `image::Limits`, after the header's
 //! dimensions were checked (read with `png` directly for PNG: `image` also wants the first data
-//! chunk, which a bomb need not have).
+//! chunk, which a bomb need not have); still WebPs' pixels through libwebp (`webp.rs`).
 
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageError, ImageFormat, ImageReader};
 
 use super::metadata::Metadata;
+use super::webp;
 use super::{ExtractError, Limits, check_dimensions};
 
 pub(super) fn decode(
@@ -23,6 +24,11 @@ pub(super) fn decode(
     reader.limits(image_limits);
     let mut decoder = reader.into_decoder().map_err(|e| image_error(e, limits))?;
     let metadata = Metadata::of(&mut decoder);
+    if format == ImageFormat::WebP
+        && let Some(image) = webp::decode(bytes)
+    {
+        return Ok((image, metadata));
+    }
     let image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(e, limits))?;
     // One of the three layouts the rest handles: 8-bit gray, RGB or RGBA.
     let image = match image {

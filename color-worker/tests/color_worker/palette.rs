@@ -274,6 +274,21 @@ fn lossless_webp_gives_its_colors() {
 }
 
 #[test]
+fn lossy_webp_gives_its_colors_and_ignores_its_transparent_part() {
+    let image = two_colors(400, 0.7, [200, 30, 40], [20, 60, 200]);
+    let lossy = webp::Encoder::from_rgb(image.as_raw(), 400, 100).encode(90.0);
+    assert_seventy_thirty(&extract_ok(&lossy), [200, 30, 40], [20, 60, 200], 8);
+
+    let transparent_right = RgbaImage::from_fn(400, 100, |x, _| {
+        Rgba(if x < 280 { [200, 30, 40, 255] } else { [20, 60, 200, 0] })
+    });
+    let lossy = webp::Encoder::from_rgba(transparent_right.as_raw(), 400, 100).encode(90.0);
+    let colors = extract_ok(&lossy).image_colors;
+    assert!(close(rgb(&colors[0]), [200, 30, 40], 8), "{colors:?}");
+    assert!(colors[0].area > 0.98, "only the opaque part counts: {colors:?}");
+}
+
+#[test]
 fn baseline_jpeg_gives_its_colors_within_compression_error() {
     let image = two_colors(800, 0.7, [200, 30, 40], [20, 60, 200]);
     let extracted = extract_ok(&encode(image, ImageFormat::Jpeg));
