@@ -280,12 +280,19 @@ fn lossy_webp_gives_its_colors_and_ignores_its_transparent_part() {
     assert_seventy_thirty(&extract_ok(&lossy), [200, 30, 40], [20, 60, 200], 8);
 
     let transparent_right = RgbaImage::from_fn(400, 100, |x, _| {
-        Rgba(if x < 280 { [200, 30, 40, 255] } else { [20, 60, 200, 0] })
+        Rgba(if x < 280 {
+            [200, 30, 40, 255]
+        } else {
+            [20, 60, 200, 0]
+        })
     });
     let lossy = webp::Encoder::from_rgba(transparent_right.as_raw(), 400, 100).encode(90.0);
     let colors = extract_ok(&lossy).image_colors;
     assert!(close(rgb(&colors[0]), [200, 30, 40], 8), "{colors:?}");
-    assert!(colors[0].area > 0.98, "only the opaque part counts: {colors:?}");
+    assert!(
+        colors[0].area > 0.98,
+        "only the opaque part counts: {colors:?}"
+    );
 }
 
 #[test]
