@@ -4,7 +4,7 @@
 # started when they are not running (installed on a fresh one). Both are left running
 # afterwards: other work on the machine may use them too.
 
-log() { printf '==> %s\n' "$*" >&2; }
+log() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 
 # wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds.
 wait_for() {
