@@ -16,6 +16,7 @@ use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::webhooks::EventType;
 
 /// A client's `metadata` object, kept as the JSON text it came in (and, in responses, as
 /// PostgreSQL's `jsonb` prints it): parsing it into numbers would refuse, or round, values
@@ -437,4 +438,56 @@ impl SchemeInput {
 
 fn invalid_field(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_field", message)
+}
+
+/// The body of `POST /v1/webhook_endpoint`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhookEndpoint {
+    /// Where events are POSTed: an `https` URL whose every address is public (loopback,
+    /// private, link-local and other special addresses are refused, here and at every
+    /// connect), at most 2048 characters.
+    #[schema(value_type = Text, max_length = 2048)]
+    pub url: String,
+    /// The events to receive, at least one; absent or null: every event.
+    #[schema(value_type = Option<Vec<crate::webhooks::EventType>>, min_items = 1)]
+    pub events: Option<Vec<String>>,
+}
+
+impl NewWebhookEndpoint {
+    /// The URL's length and the events' names, deduplicated (every event if none are given).
+    pub fn events(&self) -> Result<Vec<&'static str>, ApiError> {
+        if self.url.chars().count() > 2048 {
+            return Err(ApiError::bad_request(
+                "invalid_webhook_url",
+                "`url` must be at most 2048 characters",
+            ));
+        }
+        let Some(names) = &self.events else {
+            return Ok(EventType::ALL.map(EventType::as_str).to_vec());
+        };
+        if names.is_empty() {
+            return Err(ApiError::bad_request(
+                "unknown_event",
+                "`events` must name at least one event (or be left out for every event)",
+            ));
+        }
+        let mut events = Vec::new();
+        for name in names {
+            let event = EventType::parse(name).ok_or_else(|| {
+                let known: Vec<_> = EventType::ALL.map(EventType::as_str).to_vec();
+                ApiError::bad_request(
+                    "unknown_event",
+                    format!(
+                        "unknown event {name:?}; the events are {}",
+                        known.join(", ")
+                    ),
+                )
+            })?;
+            if !events.contains(&event.as_str()) {
+                events.push(event.as_str());
+            }
+        }
+        Ok(events)
+    }
 }

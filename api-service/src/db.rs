@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod collections;
 pub mod organizations;
 pub mod tracks;
+pub mod webhooks;
 
 use common::colors::ImageColor;
 use common::renditions::StoredRendition;

@@ -17,3 +17,4 @@ pub mod state;
 pub mod testing;
 pub mod upload_handles;
 pub mod views;
+pub mod webhooks;

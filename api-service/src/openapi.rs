@@ -11,16 +11,22 @@ use std::sync::LazyLock;
 
 use utoipa::openapi::header::Header;
 use utoipa::openapi::link::Link;
-use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::path::{
+    HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::Response;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Ref, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, RefOr};
+use utoipa::openapi::{Content, Paths, RefOr, Required};
 use utoipa::{Modify, OpenApi};
 
 use self::required::ResponsesCarryEveryField;
 use crate::error::ErrorBody;
-use crate::routes::{collections, cover_images, cover_uploads, health, organizations, tracks};
+use crate::routes::{
+    collections, cover_images, cover_uploads, health, organizations, tracks, webhook_endpoints,
+};
+use crate::webhooks::{EventType, WebhookEvent};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -50,6 +56,13 @@ use crate::routes::{collections, cover_images, cover_uploads, health, organizati
         organizations::update::handler,
         organizations::cover::handler,
         cover_uploads::get::handler,
+        webhook_endpoints::create::handler,
+        webhook_endpoints::list::handler,
+        webhook_endpoints::get::handler,
+        webhook_endpoints::delete::handler,
+        webhook_endpoints::rotate_secret::handler,
+        webhook_endpoints::deliveries::list,
+        webhook_endpoints::deliveries::retry,
         cover_images::get::handler,
         cover_images::get::head,
         cover_images::get::legacy,
@@ -57,14 +70,24 @@ use crate::routes::{collections, cover_images, cover_uploads, health, organizati
         health::live,
         health::ready,
     ),
-    components(schemas(ErrorBody, common::renditions::RenditionSize)),
-    modifiers(&ApiKeyAuth, &SharedResponses, &OperationLinks, &ResponsesCarryEveryField),
+    components(schemas(ErrorBody, common::renditions::RenditionSize, WebhookEvent)),
+    modifiers(
+        &ApiKeyAuth,
+        &SharedResponses,
+        &OperationLinks,
+        &WebhookEvents,
+        &ResponsesCarryEveryField,
+    ),
     tags(
         (name = "collections"), (name = "tracks"),
         (name = "organizations", description = "The caller's own organization: the last \
             fallback of its collections' and tracks' cover, colors and theme"),
         (name = "covers", description = "Cover upload handles, their progress, and the \
             renditions of applied covers (`cover_image`), which need no key"),
+        (name = "webhooks", description = "Endpoints the organization's cover upload events \
+            are POSTed to, signed per the Standard Webhooks spec (`webhook-id`, \
+            `webhook-timestamp`, `webhook-signature`); see the `webhooks` section for the \
+            events and the README for verification, retries and address rules"),
         (name = "health", description = "Probes; `/metrics` serves Prometheus text"),
     )
 )]
@@ -109,7 +132,8 @@ const SHARED_ERRORS: &[(&str, &str, When, &str)] = &[
         "BadRequest",
         When::Authenticated,
         "Malformed input, naming the parameter or field at fault: `invalid_id`, \
-         `invalid_query`, `invalid_json`, `invalid_field`, `invalid_body`",
+         `invalid_query`, `invalid_json`, `invalid_field`, `invalid_body`; for webhook \
+         endpoints also `invalid_webhook_url`, `unknown_event`, `too_many_webhook_endpoints`",
     ),
     (
         "401",
@@ -342,6 +366,65 @@ impl Modify for OperationLinks {
                 }
             }
         }
+    }
+}
+
+/// The `webhooks` section (OpenAPI 3.1): the request an endpoint receives for each event.
+struct WebhookEvents;
+
+impl Modify for WebhookEvents {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let header = |name: &str, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::True)
+                .description(Some(description))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build()
+        };
+        let mut webhooks = Paths::new();
+        for event in EventType::ALL {
+            let body = RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name("WebhookEvent"))),
+                )
+                .build();
+            let operation = OperationBuilder::new()
+                .operation_id(Some(event.as_str().replace('.', "_")))
+                .tag("webhooks")
+                .summary(Some(format!(
+                    "POSTed to every endpoint subscribed to {}",
+                    event.as_str()
+                )))
+                .parameter(header(
+                    "webhook-id",
+                    "The event's id, the same on every attempt: deduplicate with it",
+                ))
+                .parameter(header(
+                    "webhook-timestamp",
+                    "Unix seconds when this attempt was signed; refuse one far from now",
+                ))
+                .parameter(header(
+                    "webhook-signature",
+                    "`v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` \
+                     with the endpoint's secret (base64-decoded after `whsec_`); two, \
+                     space-separated, for 24 h after a secret is rotated",
+                ))
+                .request_body(Some(body))
+                .response(
+                    "200",
+                    Response::new(
+                        "Any 2xx acknowledges the event; another status, or no answer within \
+                         10 s, is retried with backoff",
+                    ),
+                )
+                .build();
+            webhooks.add_path_operation(event.as_str(), vec![HttpMethod::Post], operation);
+        }
+        openapi.webhooks = Some(webhooks);
     }
 }
 

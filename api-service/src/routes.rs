@@ -10,6 +10,7 @@ pub mod health;
 pub mod lab;
 pub mod organizations;
 pub mod tracks;
+pub mod webhook_endpoints;
 
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::middleware::DefaultHeaders;
@@ -78,6 +79,24 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 ))
                 .service(resource!("/organization/{organization_id}/cover",
                     post => organizations::cover::handler,
+                ))
+                .service(resource!("/webhook_endpoint",
+                    get => webhook_endpoints::list::handler,
+                    post => webhook_endpoints::create::handler,
+                ))
+                .service(resource!("/webhook_endpoint/{webhook_endpoint_id}",
+                    get => webhook_endpoints::get::handler,
+                    delete => webhook_endpoints::delete::handler,
+                ))
+                .service(resource!("/webhook_endpoint/{webhook_endpoint_id}/rotate_secret",
+                    post => webhook_endpoints::rotate_secret::handler,
+                ))
+                .service(resource!("/webhook_endpoint/{webhook_endpoint_id}/deliveries",
+                    get => webhook_endpoints::deliveries::list,
+                ))
+                .service(resource!(
+                    "/webhook_endpoint/{webhook_endpoint_id}/deliveries/{webhook_delivery_id}/retry",
+                    post => webhook_endpoints::deliveries::retry,
                 ))
                 .service(resource!("/cover_upload/{cover_upload_id}",
                     get => cover_uploads::get::handler,

@@ -11,12 +11,14 @@ use actix_web_prom::PrometheusMetricsBuilder;
 use anyhow::Context;
 use common::storage::Storage;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
 use crate::request_id::{self, ApiRootSpan};
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::webhooks::dispatch::Dispatcher;
 
 /// Latency buckets (seconds) around the 25 ms p99 target, up to the pool timeout.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -26,6 +28,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 pub struct Application {
     port: u16,
     server: Server,
+    /// The webhook dispatcher, unless `webhooks.dispatch` is off.
+    dispatcher: Option<Dispatcher>,
 }
 
 impl Application {
@@ -50,8 +54,18 @@ impl Application {
             &settings.s3,
             settings.api.cover_base_url.as_deref(),
         );
+        let dispatcher = match settings.webhooks.dispatch {
+            true => Some(Dispatcher::new(
+                pool.clone(),
+                &settings.api,
+                port,
+                settings.webhooks.clone(),
+            )?),
+            false => None,
+        };
         let state = web::Data::new(AppState {
             pool,
+            webhooks: settings.webhooks,
             storage,
             cover_fetches: Arc::new(Semaphore::new(settings.api.cover_fetch_concurrency)),
             api: settings.api,
@@ -72,15 +86,29 @@ impl Application {
         .listen(listener)
         .context("Failed to start the HTTP server")?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            dispatcher,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGTERM/SIGINT, then drains in-flight requests for the grace period.
+    /// Serves (and dispatches webhooks) until SIGTERM/SIGINT, then drains in-flight requests
+    /// for the grace period and webhook attempts for the receiver timeout.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.server.await.context("HTTP server failed")
+        let shutdown = CancellationToken::new();
+        let dispatching = self
+            .dispatcher
+            .map(|dispatcher| tokio::spawn(dispatcher.run(shutdown.clone())));
+        let served = self.server.await.context("HTTP server failed");
+        shutdown.cancel();
+        if let Some(dispatching) = dispatching {
+            let _ = dispatching.await;
+        }
+        served
     }
 }

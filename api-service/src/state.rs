@@ -7,12 +7,13 @@ use common::storage::Storage;
 use deadpool_postgres::Pool;
 use tokio::sync::Semaphore;
 
-use crate::settings::ApiSettings;
+use crate::settings::{ApiSettings, WebhookSettings};
 
 pub struct AppState {
     pub pool: Pool,
     pub storage: Storage,
     pub api: ApiSettings,
+    pub webhooks: WebhookSettings,
     /// The cover lab's Content-Security-Policy (`routes::lab`), made once from the settings.
     pub lab_policy: String,
     /// Slots for streaming cover images from the store (`api.cover_fetch_concurrency`).

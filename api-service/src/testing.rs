@@ -12,10 +12,13 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::settings::{ApiSettings, Settings};
+use crate::settings::{ApiSettings, Settings, WebhookSettings};
 use crate::startup::Application;
 
+mod receiver;
 pub mod seed;
+
+pub use self::receiver::{Received, Receiver};
 
 /// Small enough to test the 413 and "too large upload" paths with little data.
 pub const JSON_BODY_LIMIT: usize = 16 * 1024;
@@ -149,6 +152,14 @@ impl TestApp {
                 json_body_limit: JSON_BODY_LIMIT,
                 upload_max_bytes: UPLOAD_MAX_BYTES,
                 ..ApiSettings::default()
+            },
+            // Receivers run on this machine; retries in tenths of a second.
+            webhooks: WebhookSettings {
+                allow_private_targets: true,
+                retry_schedule_secs: "0.2,0.4".to_owned(),
+                poll_interval_ms: 50,
+                timeout_secs: 2,
+                ..WebhookSettings::default()
             },
             ..Settings::default()
         };

@@ -7,6 +7,7 @@ mod collection;
 mod cover_upload;
 mod organization;
 mod track;
+mod webhook;
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -23,6 +24,7 @@ pub use self::collection::Collection;
 pub use self::cover_upload::CoverUpload;
 pub use self::organization::Organization;
 pub use self::track::Track;
+pub use self::webhook::{DeliveryStatus, WebhookDelivery, WebhookEndpoint};
 use crate::bodies::{HexColor, ImageColorInput};
 use crate::db::{self, ShownCover};
 use crate::state::AppState;
@@ -55,6 +57,18 @@ impl<T: Serialize> actix_web::Responder for Envelope<T> {
     }
 }
 
+/// An [`Envelope`] answered 201 Created.
+#[derive(Debug)]
+pub struct Created<T>(pub Envelope<T>);
+
+impl<T: Serialize> actix_web::Responder for Created<T> {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _request: &HttpRequest) -> HttpResponse {
+        HttpResponse::Created().json(self.0)
+    }
+}
+
 /// Where the links in a response point: rendition URLs go under `api.cover_base_url` if set
 /// (a CDN in front of the API), else under this API's own `/v1/cover_image` as the client
 /// reached it. Handlers that return covers take it as an extractor.
@@ -64,6 +78,17 @@ pub struct Links {
 }
 
 impl Links {
+    /// The links in webhook bodies, which answer no request: under `api.cover_base_url`, else
+    /// `api.public_url`, else this replica's own `port` on localhost.
+    pub fn for_webhooks(api: &crate::settings::ApiSettings, port: u16) -> Self {
+        let cover_base = match (&api.cover_base_url, &api.public_url) {
+            (Some(base), _) => base.clone(),
+            (None, Some(url)) => format!("{url}/v1/cover_image"),
+            (None, None) => format!("http://localhost:{port}/v1/cover_image"),
+        };
+        Self { cover_base }
+    }
+
     /// The URL of one rendition. Generation 0 (renditions stored before generations) keeps
     /// the URLs it was given then.
     fn rendition(&self, upload_id: Uuid, generation: i32, size: RenditionSize) -> String {

@@ -190,62 +190,100 @@ pub async fn insert_pending(
 
 /// The upload `id` of `organization_id`; another organization's upload, and one whose target
 /// was deleted, read as missing.
+/// The columns [`upload_from_row`] reads, from `u` (a `cover_uploads` row), `g` (its latest
+/// `cover_renditions` row) and `scope` (the collection it lies in, if any).
+macro_rules! upload_columns {
+    () => {
+        "u.id, u.organization_id, u.target_kind, u.collection_id, u.track_id, scope,
+         u.object_key, u.status, u.error, u.content_type, u.size, u.max_bytes, u.image_colors,
+         u.player_color, u.player_color_light, u.player_color_dark, u.created_at, u.expires_at,
+         u.uploaded_at, u.processed_at, g.renditions, g.blurhash, g.generation, u.theme"
+    };
+}
+
 pub async fn get(
     client: &impl GenericClient,
     organization_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Upload>, tokio_postgres::Error> {
-    let sql = "SELECT u.id, u.organization_id, u.target_kind, u.collection_id, u.track_id,
-                 COALESCE(u.collection_id, t.collection_id), u.object_key, u.status, u.error,
-                 u.content_type, u.size, u.max_bytes, u.image_colors, u.player_color,
-                 u.player_color_light, u.player_color_dark, u.created_at, u.expires_at,
-                 u.uploaded_at, u.processed_at, g.renditions, g.blurhash, g.generation,
-                 u.theme
-             FROM cover_uploads u LEFT JOIN tracks t ON t.id = u.track_id
-                 LEFT JOIN LATERAL (SELECT renditions, blurhash, generation
-                                    FROM cover_renditions
-                                    WHERE upload_id = u.id AND purge_started_at IS NULL
-                                    ORDER BY generation DESC LIMIT 1) g ON true
-             WHERE u.id = $1 AND u.organization_id = $2 AND u.target_deleted_at IS NULL";
-    query::opt(client, sql, &[&id, &organization_id], |row| Upload {
-        id: row.get(0),
-        organization_id: row.get(1),
-        target_kind: row.get(2),
-        collection_id: row.get(3),
-        track_id: row.get(4),
-        scope_collection_id: row.get(5),
-        object_key: row.get(6),
-        status: row.get(7),
-        error: row.get(8),
-        content_type: row.get(9),
-        size: row.get(10),
-        max_bytes: row.get(11),
-        image_colors: row
-            .get::<_, Option<Json<Vec<ImageColor>>>>(12)
-            .map(|json| json.0),
-        player_color: row.get(13),
-        player_color_light: row.get(14),
-        player_color_dark: row.get(15),
-        created_at: row.get(16),
-        expires_at: row.get(17),
-        uploaded_at: row.get(18),
-        processed_at: row.get(19),
-        renditions: row
-            .get::<_, Option<Json<Vec<StoredRendition>>>>(20)
-            .map(|json| json.0),
-        blurhash: row.get(21),
-        rendition_generation: row.get(22),
-        theme: row
-            .get::<_, Option<Json<crate::theme::Theme>>>(23)
-            .map(|json| json.0),
+    let sql = concat!(
+        "SELECT ",
+        upload_columns!(),
+        " FROM cover_uploads u LEFT JOIN tracks t ON t.id = u.track_id
+             CROSS JOIN LATERAL (SELECT COALESCE(u.collection_id, t.collection_id)) s (scope)
+             LEFT JOIN LATERAL (SELECT renditions, blurhash, generation
+                                FROM cover_renditions
+                                WHERE upload_id = u.id AND purge_started_at IS NULL
+                                ORDER BY generation DESC LIMIT 1) g ON true
+         WHERE u.id = $1 AND u.organization_id = $2 AND u.target_deleted_at IS NULL"
+    );
+    query::opt(client, sql, &[&id, &organization_id], upload_from_row).await
+}
+
+/// An upload as it was when a webhook event was written: `events` are `webhook_events` ids,
+/// whose `upload` and `cover` hold the `cover_uploads` and latest `cover_renditions` rows as
+/// the outcome left them. Read with the columns [`get`] reads, so a webhook carries what
+/// `GET /v1/cover_upload/{id}` returned at that moment.
+pub async fn snapshots(
+    client: &impl GenericClient,
+    events: &[Uuid],
+) -> Result<Vec<(Uuid, Upload)>, tokio_postgres::Error> {
+    let sql = concat!(
+        "SELECT ev.id, ",
+        upload_columns!(),
+        " FROM webhook_events ev
+             CROSS JOIN LATERAL jsonb_populate_record(NULL::cover_uploads, ev.upload) u
+             CROSS JOIN LATERAL jsonb_populate_record(NULL::cover_renditions,
+                                                      coalesce(ev.cover, '{}')) g
+             CROSS JOIN LATERAL (SELECT NULL::uuid) s (scope)
+         WHERE ev.id = ANY($1)"
+    );
+    query::all(client, sql, &[&events], |row| {
+        (row.get(0), upload_from_row_at(row, 1))
     })
     .await
 }
 
-/// Rendition `size` of generation `generation` of upload `id`, if it may be served: it was
-/// stored with an outcome, its target exists and its objects are not being deleted. Whatever
-/// the upload does next (processed again, failed) does not change what a generation serves.
-/// No organization: the unguessable upload id is the capability, as on a CDN.
+fn upload_from_row(row: &tokio_postgres::Row) -> Upload {
+    upload_from_row_at(row, 0)
+}
+
+/// Reads [`upload_columns`] starting at column `at`.
+fn upload_from_row_at(row: &tokio_postgres::Row, at: usize) -> Upload {
+    Upload {
+        id: row.get(at),
+        organization_id: row.get(at + 1),
+        target_kind: row.get(at + 2),
+        collection_id: row.get(at + 3),
+        track_id: row.get(at + 4),
+        scope_collection_id: row.get(at + 5),
+        object_key: row.get(at + 6),
+        status: row.get(at + 7),
+        error: row.get(at + 8),
+        content_type: row.get(at + 9),
+        size: row.get(at + 10),
+        max_bytes: row.get(at + 11),
+        image_colors: row
+            .get::<_, Option<Json<Vec<ImageColor>>>>(at + 12)
+            .map(|json| json.0),
+        player_color: row.get(at + 13),
+        player_color_light: row.get(at + 14),
+        player_color_dark: row.get(at + 15),
+        created_at: row.get(at + 16),
+        expires_at: row.get(at + 17),
+        uploaded_at: row.get(at + 18),
+        processed_at: row.get(at + 19),
+        renditions: row
+            .get::<_, Option<Json<Vec<StoredRendition>>>>(at + 20)
+            .map(|json| json.0),
+        blurhash: row.get(at + 21),
+        rendition_generation: row.get(at + 22),
+        theme: row
+            .get::<_, Option<Json<crate::theme::Theme>>>(at + 23)
+            .map(|json| json.0),
+    }
+}
+
 pub async fn served_rendition(
     client: &impl GenericClient,
     id: Uuid,

@@ -171,6 +171,7 @@ async fn a_handle_for_a_target_deleted_meanwhile_is_404_not_500() {
         pool: app.db.pool.clone(),
         storage: app.s3.storage().unwrap(),
         api: api_service::settings::ApiSettings::default(),
+        webhooks: api_service::settings::WebhookSettings::default(),
         lab_policy: String::new(),
         cover_fetches: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
     };

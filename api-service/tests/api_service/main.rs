@@ -11,3 +11,4 @@ mod observability;
 mod organizations;
 mod outages;
 mod tracks;
+mod webhooks;

@@ -20,3 +20,4 @@ mod processing;
 mod resilience;
 mod support;
 mod theme;
+mod webhooks;
