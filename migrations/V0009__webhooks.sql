@@ -59,6 +59,10 @@ CREATE TABLE webhook_deliveries (
 
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_at)
     WHERE status = 'pending';
+-- Attempts in flight per endpoint, for its concurrency limit: a claim's `claimed_until` is
+-- cleared when its attempt is recorded, so this stays as small as what is in flight.
+CREATE INDEX webhook_deliveries_in_flight ON webhook_deliveries (endpoint_id)
+    WHERE status = 'pending' AND claimed_until IS NOT NULL;
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
 

@@ -1,5 +1,5 @@
 //! Webhook delivery throughput and latency: 1,000 cover uploads become `applied` in one
-//! transaction (as if a fleet of workers finished them at once), the outbox trigger writes
+//! transaction (three rounds) (as if a fleet of workers finished them at once), the outbox trigger writes
 //! their events, and the API's dispatcher (production settings, but loopback allowed) POSTs
 //! them to one healthy local receiver. Reports events/s and commit→received latency p50/p99,
 //! then the same receiver fed directly by wrk (the machine's limit for it) with the
@@ -19,6 +19,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 const EVENTS: usize = 1000;
+/// Rounds of `EVENTS`: one round lasts a few tenths of a second, so one alone is noisy.
+const ROUNDS: usize = 3;
 const WRK_SECONDS: u32 = 10;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -38,42 +40,55 @@ async fn main() {
         .await;
     assert_eq!(created.status.as_u16(), 201, "{:#}", created.body);
 
-    let uploads = seed_uploads(&app).await;
-    let client = app.db.pool.get().await.expect("db");
-    let colors = json!([{"hex": "#c81e28", "red": 200, "green": 30, "blue": 40, "hue": 356.6,
-        "saturation": 0.74, "lightness": 0.45, "area": 1.0, "active": true}]);
-    client
-        .execute(
-            "UPDATE cover_uploads
-             SET status = 'applied', image_colors = $2, player_color = '#c81e28',
-                 player_color_light = '#c81e28', player_color_dark = '#e5555c',
-                 uploaded_at = now(), processed_at = now()
-             WHERE id = ANY($1)",
-            &[&uploads, &colors],
-        )
-        .await
-        .expect("apply");
-    let committed = Utc::now();
-    let received = receiver.wait_for(EVENTS).await;
-
-    let mut latencies: Vec<f64> = received
-        .iter()
-        .map(|request| (request.at - committed).as_seconds_f64())
-        .collect();
-    latencies.sort_by(f64::total_cmp);
-    let last = latencies[latencies.len() - 1];
-    let rate = EVENTS as f64 / last;
-    let percentile =
-        |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).min(latencies.len()) - 1];
-    println!(
-        "dispatcher: {EVENTS} events in {last:.2} s = {rate:.0} events/s; commit→received p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (per-endpoint concurrency {per_endpoint})",
-        percentile(0.50) * 1000.0,
-        percentile(0.99) * 1000.0,
-        last * 1000.0
-    );
+    let mut rates = Vec::new();
+    let mut last_request = None;
+    for round in 1..=ROUNDS {
+        let uploads = seed_uploads(&app).await;
+        let client = app.db.pool.get().await.expect("db");
+        let colors = json!([{"hex": "#c81e28", "red": 200, "green": 30, "blue": 40,
+            "hue": 356.6, "saturation": 0.74, "lightness": 0.45, "area": 1.0, "active": true}]);
+        let before = receiver.received().len();
+        client
+            .execute(
+                "UPDATE cover_uploads
+                 SET status = 'applied', image_colors = $2, player_color = '#c81e28',
+                     player_color_light = '#c81e28', player_color_dark = '#e5555c',
+                     uploaded_at = now(), processed_at = now()
+                 WHERE id = ANY($1)",
+                &[&uploads, &colors],
+            )
+            .await
+            .expect("apply");
+        let committed = Utc::now();
+        let received = receiver.wait_for(before + EVENTS).await;
+        let mut latencies: Vec<f64> = received[before..]
+            .iter()
+            .map(|request| (request.at - committed).as_seconds_f64())
+            .collect();
+        latencies.sort_by(f64::total_cmp);
+        let last = latencies[latencies.len() - 1];
+        let rate = EVENTS as f64 / last;
+        let percentile = |p: f64| {
+            let rank = (latencies.len() as f64 * p).ceil() as usize;
+            latencies[rank.clamp(1, latencies.len()) - 1] * 1000.0
+        };
+        println!(
+            "round {round}: {EVENTS} events in {last:.2} s = {rate:.0} events/s; \
+             commit→received p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            percentile(0.50),
+            percentile(0.99),
+            last * 1000.0
+        );
+        rates.push(rate);
+        last_request = received.last().cloned();
+    }
+    rates.sort_by(f64::total_cmp);
+    let rate = rates[rates.len() / 2];
+    println!("dispatcher (per-endpoint concurrency {per_endpoint}): median {rate:.0} events/s");
+    let request = last_request.expect("a request");
 
     for connections in [per_endpoint as u32, 64] {
-        let limit = wrk(&receiver, &received[0], connections);
+        let limit = wrk(&receiver, &request, connections);
         println!(
             "wrk → the same receiver, {connections} connections: {limit:.0} requests/s; dispatcher = {:.2} × that",
             rate / limit

@@ -1,10 +1,12 @@
 // Drives the cover lab (GET /lab) in headless Chromium against a running stack: key handling,
 // HTML injection, a collection cover from upload to applied colors, a track's collection
-// fallback, the organization's cover as the last fallback, screenshots in both themes, and
+// fallback, the organization's cover as the last fallback, the webhook delivery of the applied
+// cover (when LAB_WEBHOOK_URL names a registered endpoint), screenshots in both themes, and
 // refusing a file that is not an image.
 //
 //   LAB_URL=http://127.0.0.1:8080/lab LAB_KEY=… LAB_IMAGE=…/03_rocket.jpg \
-//   [LAB_ALPHA_IMAGE=…/13_emerald_alpha_1200.png] [SCREENSHOT_DIR=.] [CHROMIUM=/usr/bin/chromium] \
+//   [LAB_ALPHA_IMAGE=…/13_emerald_alpha_1200.png] [LAB_WEBHOOK_URL=…] [SCREENSHOT_DIR=.] \
+//   [CHROMIUM=/usr/bin/chromium] \
 //   [LAB_KEEP=1] node scripts/browser/lab-test.mjs
 //
 // Prints one line per step passed; exits 1 at the first failure, saying what was expected and
@@ -29,6 +31,7 @@ const LAB_URL = env('LAB_URL').replace(/#.*$/, '');
 const LAB_KEY = env('LAB_KEY');
 const LAB_IMAGE = env('LAB_IMAGE');
 const LAB_ALPHA_IMAGE = process.env.LAB_ALPHA_IMAGE || null;
+const LAB_WEBHOOK_URL = process.env.LAB_WEBHOOK_URL || null;
 const SCREENSHOT_DIR = env('SCREENSHOT_DIR', '.');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
 const ORIGIN = new URL(LAB_URL).origin;
@@ -286,6 +289,22 @@ await step('a collection cover is uploaded, applied and shown as the API decided
     check(await page.locator('#blurhash').isVisible(), '#blurhash canvas', 'painted (visible)', 'hidden');
   }
 });
+
+if (LAB_WEBHOOK_URL) {
+  await step('the webhook endpoint shows the applied cover\'s event delivered', async () => {
+    const endpoint = page.locator('#webhook-list > li', { hasText: LAB_WEBHOOK_URL });
+    check(await endpoint.count() === 1, `#webhook-list entry for ${LAB_WEBHOOK_URL}`, 1, await endpoint.count());
+    const delivered = endpoint.locator('.delivery[data-status="delivered"][data-event-type="cover_upload.applied"]');
+    try {
+      await delivered.first().waitFor({ timeout: 10_000 });
+    } catch {
+      throw new Failure('#webhook-list deliveries', 'a delivered cover_upload.applied',
+        await endpoint.locator('.webhook-deliveries').innerText());
+    }
+    check(/· 200$/.test(await delivered.first().innerText()), 'the delivery\'s last answer', 'ends in "· 200"',
+      await delivered.first().innerText());
+  });
+}
 
 await step('a new track shows its collection\'s cover (collection fallback)', async () => {
   const trackId = await createItem('#track-list', '#track-title', '#track-create', 'Lab track');

@@ -240,9 +240,11 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` due deliveries of enabled endpoints, at most `per_endpoint` in flight
-/// per endpoint across every dispatcher, for `lease`: a dispatcher that dies mid-attempt
-/// leaves its deliveries due again when the lease ends (sent twice, never lost). Locked rows
-/// are skipped, so replicas never claim the same delivery at once.
+/// per endpoint across every dispatcher, for `lease`. Each endpoint costs two index probes
+/// (due, in flight), whatever the backlog, so one receiver's backlog never slows the claims
+/// of others. A dispatcher that dies mid-attempt leaves its deliveries due again when the
+/// lease ends (sent twice, never lost). Locked rows are skipped, so replicas never claim the
+/// same delivery at once.
 pub async fn claim_due(
     client: &impl GenericClient,
     limit: i64,
@@ -251,9 +253,7 @@ pub async fn claim_due(
 ) -> Result<Vec<Claimed>, tokio_postgres::Error> {
     let sql = "WITH due AS (
              SELECT d.id
-             FROM (SELECT DISTINCT endpoint_id FROM webhook_deliveries
-                   WHERE status = 'pending' AND next_attempt_at <= now()) waiting
-             JOIN webhook_endpoints e ON e.id = waiting.endpoint_id AND e.disabled_at IS NULL
+             FROM webhook_endpoints e
              CROSS JOIN LATERAL (
                  SELECT d.id FROM webhook_deliveries d
                  WHERE d.endpoint_id = e.id AND d.status = 'pending'
@@ -261,8 +261,10 @@ pub async fn claim_due(
                  ORDER BY d.next_attempt_at
                  LIMIT greatest($2 - (SELECT count(*) FROM webhook_deliveries f
                                       WHERE f.endpoint_id = e.id AND f.status = 'pending'
+                                        AND f.claimed_until IS NOT NULL
                                         AND f.claimed_until > now()), 0)
                  FOR UPDATE SKIP LOCKED) d
+             WHERE e.disabled_at IS NULL
              LIMIT $1)
          UPDATE webhook_deliveries d
          SET attempts = d.attempts + 1, claimed_until = now() + make_interval(secs => $3),
@@ -306,45 +308,70 @@ impl Outcome {
     }
 }
 
-/// Records an attempt and what follows from it: delivered; due again after `retry_in`; or,
-/// with no `retry_in`, failed. A failure that leaves the endpoint failing for longer than
+/// Records delivered attempts (`Outcome::delivered`), all in one statement: each attempt,
+/// its delivery `delivered`, and its endpoint no longer failing.
+pub async fn record_delivered(
+    client: &impl GenericClient,
+    delivered: &[(Claimed, Outcome)],
+) -> Result<(), tokio_postgres::Error> {
+    let ids: Vec<Uuid> = delivered.iter().map(|(delivery, _)| delivery.id).collect();
+    let endpoints: Vec<Uuid> = delivered.iter().map(|(d, _)| d.endpoint_id).collect();
+    let at: Vec<DateTime<Utc>> = delivered.iter().map(|(_, o)| o.attempted_at).collect();
+    let codes: Vec<Option<i32>> = delivered.iter().map(|(_, o)| o.status_code).collect();
+    let durations: Vec<i32> = delivered.iter().map(|(_, o)| duration_ms(o)).collect();
+    let sql = "WITH done AS (
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::int[],
+                                  $5::int[]) AS t(id, endpoint_id, attempted_at, status_code,
+                                                  duration_ms)),
+         attempt AS (
+             INSERT INTO webhook_attempts
+                 (delivery_id, attempted_at, status_code, duration_ms)
+             SELECT d.id, done.attempted_at, done.status_code, done.duration_ms
+             FROM done JOIN webhook_deliveries d ON d.id = done.id),
+         delivery AS (
+             UPDATE webhook_deliveries d
+             SET status = 'delivered', finished_at = now(), claimed_until = NULL
+             FROM done WHERE d.id = done.id AND d.status = 'pending')
+         UPDATE webhook_endpoints e SET failing_since = NULL
+         WHERE e.id IN (SELECT endpoint_id FROM done) AND e.failing_since IS NOT NULL";
+    let params: [&(dyn ToSql + Sync); 5] = [&ids, &endpoints, &at, &codes, &durations];
+    query::execute(client, sql, &params).await?;
+    Ok(())
+}
+
+fn duration_ms(outcome: &Outcome) -> i32 {
+    i32::try_from(outcome.duration.as_millis()).unwrap_or(i32::MAX)
+}
+
+/// Records a failed attempt and what follows from it: due again after `retry_in`, or, with
+/// no `retry_in`, failed. A failure that leaves the endpoint failing for longer than
 /// `disable_after` disables it and fails its pending deliveries.
-pub async fn record(
+pub async fn record_failure(
     client: &impl GenericClient,
     delivery: &Claimed,
     outcome: &Outcome,
     retry_in: Option<Duration>,
     disable_after: Duration,
 ) -> Result<(), tokio_postgres::Error> {
-    let duration_ms = i32::try_from(outcome.duration.as_millis()).unwrap_or(i32::MAX);
-    let sql = "INSERT INTO webhook_attempts
-             (delivery_id, attempted_at, status_code, error, duration_ms)
-         SELECT id, $2, $3, $4, $5 FROM webhook_deliveries WHERE id = $1";
-    let params: [&(dyn ToSql + Sync); 5] = [
+    let retry_in = retry_in.map(|wait| wait.as_secs_f64());
+    let sql = "WITH attempt AS (
+             INSERT INTO webhook_attempts
+                 (delivery_id, attempted_at, status_code, error, duration_ms)
+             SELECT id, $2, $3, $4, $5 FROM webhook_deliveries WHERE id = $1)
+         UPDATE webhook_deliveries
+         SET status = CASE WHEN $6::float8 IS NULL THEN 'failed' ELSE 'pending' END,
+             next_attempt_at = now() + make_interval(secs => coalesce($6, 0)),
+             finished_at = CASE WHEN $6 IS NULL THEN now() END, claimed_until = NULL
+         WHERE id = $1 AND status = 'pending'";
+    let params: [&(dyn ToSql + Sync); 6] = [
         &delivery.id,
         &outcome.attempted_at,
         &outcome.status_code,
         &outcome.error,
-        &duration_ms,
+        &duration_ms(outcome),
+        &retry_in,
     ];
     query::execute(client, sql, &params).await?;
-    if outcome.delivered() {
-        let sql = "UPDATE webhook_deliveries
-             SET status = 'delivered', finished_at = now(), claimed_until = NULL
-             WHERE id = $1 AND status = 'pending'";
-        query::execute(client, sql, &[&delivery.id]).await?;
-        let sql = "UPDATE webhook_endpoints SET failing_since = NULL
-             WHERE id = $1 AND failing_since IS NOT NULL";
-        query::execute(client, sql, &[&delivery.endpoint_id]).await?;
-        return Ok(());
-    }
-    let sql = "UPDATE webhook_deliveries
-         SET status = CASE WHEN $2::float8 IS NULL THEN 'failed' ELSE 'pending' END,
-             next_attempt_at = now() + make_interval(secs => coalesce($2, 0)),
-             finished_at = CASE WHEN $2 IS NULL THEN now() END, claimed_until = NULL
-         WHERE id = $1 AND status = 'pending'";
-    let retry_in = retry_in.map(|wait| wait.as_secs_f64());
-    query::execute(client, sql, &[&delivery.id, &retry_in]).await?;
     let sql = "UPDATE webhook_endpoints
          SET failing_since = coalesce(failing_since, $2),
              disabled_at = CASE WHEN failing_since < now() - make_interval(secs => $3)

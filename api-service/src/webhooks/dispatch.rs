@@ -13,6 +13,7 @@ use chrono::Utc;
 use deadpool_postgres::Pool;
 use reqwest::Url;
 use reqwest::header::CONTENT_TYPE;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -25,8 +26,18 @@ use crate::views::{CoverUpload, Links};
 /// How often finished events past `webhooks.retention_days` are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// Delivered attempts recorded in one statement at most. They are recorded together because
+/// a commit per attempt (a WAL flush each) would bound a busy endpoint's rate far below what
+/// its receiver takes.
+const RECORD_BATCH: usize = 256;
+
+/// A delivered attempt on its way to [`Dispatcher::record_delivered`].
+type Delivered = (Claimed, Outcome);
+
 pub struct Dispatcher {
     pool: Pool,
+    /// Told when delivered attempts were recorded: their endpoints have room again.
+    recorded: Notify,
     client: reqwest::Client,
     settings: WebhookSettings,
     schedule: Vec<Duration>,
@@ -56,6 +67,7 @@ impl Dispatcher {
             .context("Failed to build the webhook HTTP client")?;
         Ok(Self {
             pool,
+            recorded: Notify::new(),
             client,
             schedule: settings.retry_schedule()?,
             settings,
@@ -69,6 +81,8 @@ impl Dispatcher {
         let poll = Duration::from_millis(this.settings.poll_interval_ms);
         let mut in_flight = JoinSet::new();
         let mut pruned_at: Option<Instant> = None;
+        let (delivered, to_record) = mpsc::channel(RECORD_BATCH * 4);
+        let recorder = tokio::spawn(Arc::clone(&this).record_delivered(to_record));
         while !shutdown.is_cancelled() {
             let free = this.settings.concurrency.saturating_sub(in_flight.len());
             let mut full = false;
@@ -77,7 +91,8 @@ impl Dispatcher {
                     Ok(batch) => {
                         full = batch.len() == free;
                         for (delivery, body) in batch {
-                            in_flight.spawn(Arc::clone(&this).deliver(delivery, body));
+                            let delivered = delivered.clone();
+                            in_flight.spawn(Arc::clone(&this).deliver(delivery, body, delivered));
                         }
                     }
                     Err(error) => {
@@ -92,12 +107,13 @@ impl Dispatcher {
                 }
             }
             // A full batch means more may be due: claim again at once. Else claim again when
-            // an attempt ends (its endpoint may have more waiting behind its concurrency
-            // limit) or the poll interval passes (new events).
+            // an attempt ends or is recorded (its endpoint may have more waiting behind its
+            // concurrency limit) or the poll interval passes (new events).
             if !full {
                 tokio::select! {
                     () = shutdown.cancelled() => {}
                     () = tokio::time::sleep(poll) => {}
+                    () = this.recorded.notified() => {}
                     Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
                 }
             }
@@ -108,6 +124,26 @@ impl Dispatcher {
             while in_flight.join_next().await.is_some() {}
         })
         .await;
+        drop(delivered);
+        let _ = recorder.await;
+    }
+
+    /// Records delivered attempts as they come, all that are waiting in one statement.
+    async fn record_delivered(self: Arc<Self>, mut to_record: mpsc::Receiver<Delivered>) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while to_record.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            let recorded = async {
+                let client = self.pool.get().await?;
+                db::record_delivered(&client, &batch).await?;
+                anyhow::Ok(())
+            };
+            // Not recorded, they are due again when their lease ends: sent twice, not lost.
+            if let Err(error) = recorded.await {
+                tracing::warn!(error = ?error, deliveries = batch.len(), "Failed to record delivered webhooks");
+            }
+            batch.clear();
+            self.recorded.notify_one();
+        }
     }
 
     /// Claims up to `limit` deliveries and makes their bodies.
@@ -164,29 +200,28 @@ impl Dispatcher {
         Some(serde_json::to_vec(&body).expect("an event serializes"))
     }
 
-    async fn deliver(self: Arc<Self>, delivery: Claimed, body: Arc<Vec<u8>>) {
+    async fn deliver(
+        self: Arc<Self>,
+        delivery: Claimed,
+        body: Arc<Vec<u8>>,
+        delivered: mpsc::Sender<Delivered>,
+    ) {
         let outcome = self.send(&delivery, &body).await;
-        let retry_in = match outcome.delivered() {
-            true => None,
-            false => {
-                let index = usize::try_from(delivery.attempt - 1).unwrap_or(usize::MAX);
-                self.schedule.get(index).map(|wait| jittered(*wait))
-            }
-        };
-        match &outcome.error {
-            Some(error) => {
-                tracing::info!(delivery_id = %delivery.id, endpoint_id = %delivery.endpoint_id,
-                attempt = delivery.attempt, error, "Webhook attempt failed")
-            }
-            None => {
-                tracing::debug!(delivery_id = %delivery.id, endpoint_id = %delivery.endpoint_id,
-                attempt = delivery.attempt, status = outcome.status_code, "Webhook attempt answered")
-            }
+        if outcome.delivered() {
+            tracing::debug!(delivery_id = %delivery.id, endpoint_id = %delivery.endpoint_id,
+                attempt = delivery.attempt, status = outcome.status_code, "Webhook delivered");
+            // Only closed once every attempt has ended.
+            let _ = delivered.send((delivery, outcome)).await;
+            return;
         }
+        tracing::info!(delivery_id = %delivery.id, endpoint_id = %delivery.endpoint_id,
+            attempt = delivery.attempt, error = outcome.error, "Webhook attempt failed");
+        let index = usize::try_from(delivery.attempt - 1).unwrap_or(usize::MAX);
+        let retry_in = self.schedule.get(index).map(|wait| jittered(*wait));
         let disable_after = Duration::from_secs(self.settings.disable_after_secs);
         let recorded = async {
             let client = self.pool.get().await?;
-            db::record(&client, &delivery, &outcome, retry_in, disable_after).await?;
+            db::record_failure(&client, &delivery, &outcome, retry_in, disable_after).await?;
             anyhow::Ok(())
         };
         // Not recorded, the delivery is due again when its lease ends: sent twice, not lost.

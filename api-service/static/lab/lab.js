@@ -8,6 +8,7 @@
 
 const KEY_STORAGE = 'coverLab.apiKey';
 const PAGE_LIMIT = 200; // the API's maximum `limit`
+const WEBHOOK_DELIVERIES = 5; // latest deliveries shown per endpoint
 const POLL_INTERVAL_MS = 500;
 const POLL_LIMIT_MS = 120_000;
 const SIZES = ['icon', 'small', 'regular', 'large'];
@@ -342,6 +343,60 @@ async function loadOrganization(id) {
   if (!id) return;
   state.organization = (await api('GET', `/v1/organization/${id}`)).organization;
   renderOrganization();
+  await loadWebhooks();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks
+
+/** The endpoints and their latest deliveries; returns whether a delivery is still pending. */
+async function loadWebhooks() {
+  let endpoints;
+  try {
+    endpoints = (await api('GET', '/v1/webhook_endpoint')).webhook_endpoints;
+  } catch (error) {
+    // A key scoped to one collection may not see the organization's endpoints.
+    if (!(error instanceof ApiError && error.status === 403)) throw error;
+    endpoints = [];
+  }
+  const shown = await Promise.all(endpoints.map(async (endpoint) => ({
+    endpoint,
+    deliveries: (await api('GET', `/v1/webhook_endpoint/${endpoint.id}/deliveries?limit=${WEBHOOK_DELIVERIES}`))
+      .webhook_deliveries,
+  })));
+  renderWebhooks(shown);
+  return shown.some(({ deliveries }) => deliveries.some((delivery) => delivery.status === 'pending'));
+}
+
+function renderWebhooks(shown) {
+  $('#webhooks').hidden = shown.length === 0;
+  $('#webhook-list').replaceChildren(...shown.map(({ endpoint, deliveries }) => {
+    const li = el('li', 'webhook-endpoint');
+    li.dataset.id = endpoint.id;
+    li.append(el('div', 'webhook-url', endpoint.url));
+    li.append(endpoint.disabled_at
+      ? el('div', 'meta disabled', `Disabled: ${endpoint.disabled_reason}`)
+      : el('div', 'meta', endpoint.events.join(', ')));
+    const list = el('ul', 'webhook-deliveries');
+    list.append(...deliveries.map((delivery) => {
+      const last = delivery.attempts.at(-1);
+      const answer = last ? (last.status_code ?? last.error) : 'not sent yet';
+      const attempts = `${delivery.attempts.length} attempt${delivery.attempts.length === 1 ? '' : 's'}`;
+      const item = el('li', `delivery ${delivery.status}`,
+        `${delivery.event_type} · ${delivery.status} · ${attempts} · ${answer}`);
+      item.dataset.status = delivery.status;
+      item.dataset.eventType = delivery.event_type;
+      return item;
+    }));
+    if (deliveries.length === 0) list.append(el('li', 'meta', 'No deliveries yet.'));
+    li.append(list);
+    return li;
+  }));
+}
+
+/** After an upload ends, its event is on its way: follow until nothing is pending (≤ 15 s). */
+async function followWebhooks() {
+  for (let tries = 0; tries < 15 && (await loadWebhooks()); tries++) await sleep(1000);
 }
 
 function renderCollections() {
@@ -821,8 +876,13 @@ async function follow(uploadId, target, followed) {
         paintCover(upload.blurhash, upload.cover_image);
         painted = true;
       }
-      if (upload.status === 'applied') return attempt(() => refreshTarget(target));
-      if (TERMINAL.has(upload.status)) return;
+      if (upload.status === 'applied') {
+        return attempt(async () => {
+          await refreshTarget(target);
+          await followWebhooks();
+        });
+      }
+      if (TERMINAL.has(upload.status)) return attempt(followWebhooks);
     } else {
       setStatus(last ?? 'uploading', `Status: ${last ?? 'unknown'} (the API is unreachable; still trying)`);
     }

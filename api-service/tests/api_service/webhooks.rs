@@ -27,10 +27,22 @@ async fn register(app: &TestApp, url: &str, events: Option<&[&str]>) -> Value {
 /// A collection's pending upload ended `failed` the way the worker ends one it gave up on;
 /// returns the upload's id.
 async fn failed_upload(app: &TestApp) -> String {
-    let collection_id = app.collection_id("Webhooked").await;
-    let cover = app
-        .post(&format!("/v1/collection/{collection_id}/cover"), &json!({}))
-        .await;
+    failed_upload_of(app, &app.key).await
+}
+
+/// [`failed_upload`] in the organization of `key`.
+async fn failed_upload_of(app: &TestApp, key: &str) -> String {
+    let post = |path: String, body: Value| {
+        app.send(
+            app.client
+                .post(format!("{}{path}", app.address))
+                .bearer_auth(key)
+                .json(&body),
+        )
+    };
+    let created = post("/v1/collection".to_owned(), json!({"title": "Webhooked"})).await;
+    let collection_id = created.ok()["collection_id"].as_str().unwrap().to_owned();
+    let cover = post(format!("/v1/collection/{collection_id}/cover"), json!({})).await;
     let handle = &cover.ok()["collection_cover_upload"];
     let key = handle["fields"]["key"].as_str().unwrap();
     let client = app.db.pool.get().await.unwrap();
@@ -475,4 +487,43 @@ async fn after_a_rotation_both_secrets_sign_each_request() {
         request.body.as_bytes(),
     );
     assert_eq!(request.signature, expected);
+}
+
+#[tokio::test]
+async fn a_slow_receiver_never_delays_another_organizations_deliveries() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.webhooks.concurrency = 4;
+        settings.webhooks.endpoint_concurrency = 2;
+        settings.webhooks.timeout_secs = 10;
+    })
+    .await;
+    let slow = Receiver::start();
+    slow.delay(Duration::from_secs(8));
+    register(&app, &slow.url, None).await;
+    for _ in 0..6 {
+        failed_upload(&app).await;
+    }
+    // The slow endpoint takes its two slots and keeps them.
+    slow.wait_for(2).await;
+
+    let other = app.other_organization_key().await;
+    let fast = Receiver::start();
+    let answer = app
+        .send(
+            app.client
+                .post(format!("{}/v1/webhook_endpoint", app.address))
+                .bearer_auth(&other)
+                .json(&json!({"url": fast.url})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    failed_upload_of(&app, &other).await;
+    fast.wait_for(1).await;
+    // Delivered while the slow endpoint still held both its attempts (each answered only after
+    // 8 s, and the third never started): it waited for none of them.
+    assert_eq!(
+        slow.received().len(),
+        2,
+        "the slow endpoint's attempts ended, or more than 2 were in flight"
+    );
 }
