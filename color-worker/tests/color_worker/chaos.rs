@@ -10,7 +10,9 @@
 //! nothing is stuck, nothing was applied twice (but re-uploads), no good cover was lost, every
 //! poison cover and every cover of a collection deleted first failed with a reason, no URL the
 //! API returned ever served other bytes, the covers junk was uploaded over are still shown,
-//! and both workers idle (under 5 % of a core over 10 s) once everything is terminal.
+//! and both workers idle (under 5 % of a core over 10 s) once everything is terminal. A webhook
+//! receiver registered before the first upload is down, then failing, then slow
+//! ([`webhooks`]): every applied or failed upload must reach it, signed, with its state.
 //!
 //! The workers are `CHAOS_WORKER_BIN` when set (`scripts/chaos` builds a release binary: the
 //! debug build's unoptimized resizing would measure the build, not the product), else the
@@ -40,8 +42,11 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use self::webhooks::Hook;
 use crate::hostile;
 use crate::support::{decompression_bomb, restart_rabbitmq, run};
+
+mod webhooks;
 
 struct Plan {
     covers: usize,
@@ -149,9 +154,12 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
         settings.api.upload_max_bytes =
             api_service::settings::ApiSettings::default().upload_max_bytes;
         settings.database.pool_max_size = 8;
+        settings.webhooks.retry_schedule_secs = webhooks::RETRY_SCHEDULE_SECS.to_owned();
+        settings.webhooks.timeout_secs = webhooks::TIMEOUT_SECS;
     })
     .await;
     audit_applications(&app).await;
+    let mut hook = Hook::start(&app).await;
     let amqp = unique_amqp_settings();
     let (mut connection, mut channel) = amqp_channel(&amqp).await.expect("AMQP");
     color_worker::topology::declare(&channel, &amqp)
@@ -297,6 +305,8 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
         })
         .count();
     let busy = busy_workers(&workers).await;
+    hook.settle(&app).await;
+    let hooks = hook.report(&app, &uploads).await;
     let wall = started.elapsed();
     println!("N applied failed stuck double lost changed wall");
     println!(
@@ -316,6 +326,17 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
         acts.values().filter(|act| **act != Act::Nothing).count(),
         served.len(),
         junked.len(),
+    );
+    println!(
+        "webhooks: {} events, {} requests ({} repeated an id), {} undelivered, {} missing, {} in \
+         another state, {} bad signatures",
+        hooks.events,
+        hooks.requests,
+        hooks.duplicates,
+        hooks.undelivered,
+        hooks.missing,
+        hooks.wrong_state,
+        hooks.bad_signatures
     );
     println!(
         "last cover applied {after_last_fault:?} after the last fault; worker logs in {:?}",
@@ -338,6 +359,22 @@ async fn chaos_nothing_is_stuck_lost_or_applied_twice() {
     );
     assert_eq!(changed, 0, "URLs whose bytes changed or went away");
     assert_eq!(dark, 0, "shown covers that junk uploaded over took away");
+    assert_eq!(
+        hooks.undelivered, 0,
+        "webhook events the receiver never got"
+    );
+    assert_eq!(
+        hooks.missing, 0,
+        "applied or failed uploads no webhook announced"
+    );
+    assert_eq!(
+        hooks.wrong_state, 0,
+        "webhooks for an upload in another state"
+    );
+    assert_eq!(
+        hooks.bad_signatures, 0,
+        "webhooks whose signature did not verify"
+    );
     for (n, cpu) in busy.iter().enumerate() {
         assert!(
             *cpu < 0.05,
