@@ -527,3 +527,48 @@ async fn a_slow_receiver_never_delays_another_organizations_deliveries() {
         "the slow endpoint's attempts ended, or more than 2 were in flight"
     );
 }
+
+#[tokio::test]
+async fn a_delivery_claimed_by_a_dispatcher_that_died_is_sent_when_its_lease_ends() {
+    let app = TestApp::spawn_with(|settings| settings.webhooks.dispatch = false).await;
+    let receiver = Receiver::start();
+    let endpoint = register(&app, &receiver.url, None).await;
+    failed_upload(&app).await;
+    // A dispatcher claims the delivery and dies before it records anything.
+    let client = app.db.pool.get().await.unwrap();
+    let lease = Duration::from_secs(1);
+    let claimed = api_service::db::webhooks::claim_due(&client, 10, 10, lease)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    // Another replica's dispatcher finds it again once the lease is over.
+    let settings = api_service::settings::Settings {
+        webhooks: api_service::settings::WebhookSettings {
+            allow_private_targets: true,
+            poll_interval_ms: 50,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let dispatcher = api_service::webhooks::dispatch::Dispatcher::new(
+        app.db.pool.clone(),
+        &settings.api,
+        0,
+        settings.webhooks,
+    )
+    .unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(dispatcher.run(stop.clone()));
+    let received = receiver.wait_for(1).await;
+    assert_eq!(received[0].id, claimed[0].event_id.to_string());
+    let deliveries = wait_until(
+        "the delivery to be recorded",
+        async || deliveries(&app, &endpoint).await,
+        |deliveries| deliveries[0]["status"] == "delivered",
+    )
+    .await;
+    assert_eq!(deliveries[0]["attempts"].as_array().unwrap().len(), 1);
+    stop.cancel();
+    running.await.unwrap();
+}
