@@ -26,9 +26,8 @@ use crate::views::{CoverUpload, Links};
 /// How often finished events past `webhooks.retention_days` are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Delivered attempts recorded in one statement at most. They are recorded together because
-/// a commit per attempt (a WAL flush each) would bound a busy endpoint's rate far below what
-/// its receiver takes.
+/// Delivered attempts recorded in one statement at most: all that wait are recorded with one
+/// statement and one commit, not one each, so recording keeps up with a busy endpoint.
 const RECORD_BATCH: usize = 256;
 
 /// A delivered attempt on its way to [`Dispatcher::record_delivered`].
