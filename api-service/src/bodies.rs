@@ -446,8 +446,9 @@ fn invalid_field(message: impl Into<String>) -> ApiError {
 pub struct NewWebhookEndpoint {
     /// Where events are POSTed: an `https` URL whose every address is public (loopback,
     /// private, link-local and other special addresses are refused, here and at every
-    /// connect), at most 2048 characters.
-    #[schema(value_type = Text, max_length = 2048)]
+    /// connect), at most 2048 characters. The pattern is `webhooks::targets::URL_PATTERN`
+    /// (a test keeps them equal); the addresses are checked when it is registered.
+    #[schema(value_type = String, max_length = 2048, pattern = r"^https?://([A-Za-z][A-Za-z0-9-]{0,62}(\.[A-Za-z][A-Za-z0-9-]{0,62})*|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$")]
     pub url: String,
     /// The events to receive, at least one; absent or null: every event.
     #[schema(value_type = Option<Vec<crate::webhooks::EventType>>, min_items = 1)]

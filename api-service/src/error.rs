@@ -37,6 +37,10 @@ pub enum ApiError {
     /// [`COLLECTION_REFUSES_COVERS`] or [`ORGANIZATION_REFUSES_COVERS`].
     #[error("{0}")]
     CoverNotOverridable(&'static str),
+    /// The organization has `webhooks.max_endpoints` endpoints already: a well-formed request
+    /// the organization's state refuses, hence 409, not 400.
+    #[error("an organization may have at most {0} webhook endpoints; delete one first")]
+    TooManyWebhookEndpoints(i64),
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     #[error("request body must be JSON (Content-Type: application/json)")]
@@ -67,6 +71,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::CoverNotOverridable(_) => "cover_not_overridable",
+            Self::TooManyWebhookEndpoints(_) => "too_many_webhook_endpoints",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::DatabaseUnavailable(_) => "database_unavailable",
@@ -131,7 +136,7 @@ impl ResponseError for ApiError {
             Self::OutOfScope => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::CoverNotOverridable(_) => StatusCode::CONFLICT,
+            Self::CoverNotOverridable(_) | Self::TooManyWebhookEndpoints(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::DatabaseUnavailable(_) | Self::StorageUnavailable(_) => {

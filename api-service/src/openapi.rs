@@ -133,7 +133,7 @@ const SHARED_ERRORS: &[(&str, &str, When, &str)] = &[
         When::Authenticated,
         "Malformed input, naming the parameter or field at fault: `invalid_id`, \
          `invalid_query`, `invalid_json`, `invalid_field`, `invalid_body`; for webhook \
-         endpoints also `invalid_webhook_url`, `unknown_event`, `too_many_webhook_endpoints`",
+         endpoints also `invalid_webhook_url`, `unknown_event`",
     ),
     (
         "401",
@@ -499,6 +499,15 @@ mod tests {
         assert_eq!(required(&schemas["NewTrack"]), ["collection_id"]);
         assert!(required(&schemas["CollectionUpdate"]).is_empty());
         assert!(required(&schemas["TrackUpdate"]).is_empty());
+    }
+
+    /// The document states the URL shape the API enforces, so that generated data the schema
+    /// allows is accepted and data it refuses is refused.
+    #[test]
+    fn the_webhook_url_pattern_is_the_one_enforced() {
+        let document: serde_json::Value = serde_json::from_str(document()).unwrap();
+        let url = &document["components"]["schemas"]["NewWebhookEndpoint"]["properties"]["url"];
+        assert_eq!(url["pattern"], crate::webhooks::targets::URL_PATTERN);
     }
 
     /// An operation id renamed, or a parameter, would leave a link leading nowhere.

@@ -152,7 +152,7 @@ async fn bad_endpoints_are_refused_with_a_code_that_says_why() {
             &json!({"url": "http://127.0.0.1:9/c"}),
         )
         .await;
-    let message = third.assert_error(400, "too_many_webhook_endpoints");
+    let message = third.assert_error(409, "too_many_webhook_endpoints");
     assert!(message.contains("at most 2"), "{message}");
 }
 

@@ -7,7 +7,7 @@ use super::WebhookEndpointBody;
 use crate::auth::Caller;
 use crate::bodies::NewWebhookEndpoint;
 use crate::db::webhooks;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::input::Body;
 use crate::state::AppState;
 use crate::views::{Created, Envelope, WebhookEndpoint};
@@ -16,7 +16,8 @@ use crate::webhooks::{signing, targets};
 #[utoipa::path(post, operation_id = "create_webhook_endpoint", path = "/v1/webhook_endpoint", tag = "webhooks",
     request_body = NewWebhookEndpoint,
     responses((status = 201, body = Envelope<WebhookEndpointBody>,
-        description = "Registered; `secret` is in this answer only")),
+        description = "Registered; `secret` is in this answer only"),
+        (status = 409, body = ErrorBody, description = "`too_many_webhook_endpoints`: the organization has `webhooks.max_endpoints` (20) already")),
     security(("api_key" = [])))]
 pub async fn handler(
     state: web::Data<AppState>,
@@ -40,12 +41,7 @@ pub async fn handler(
         max,
     )
     .await?
-    .ok_or_else(|| {
-        ApiError::bad_request(
-            "too_many_webhook_endpoints",
-            format!("an organization may have at most {max} webhook endpoints; delete one first"),
-        )
-    })?;
+    .ok_or(ApiError::TooManyWebhookEndpoints(max))?;
     transaction.commit().await?;
     Ok(Created(Envelope::new(WebhookEndpointBody::new(
         WebhookEndpoint::with_secret(endpoint),
