@@ -1,6 +1,7 @@
 //! The chaos run's webhook receiver: registered for every event before the first upload, it
-//! is down (connections refused) for 30 s, then answers 500 for 15 s, then answers every
-//! eighth event only after 3 s, while workers are killed and the broker and Postgres
+//! is down (connections refused) for `CHAOS_WEBHOOK_OUTAGE_SECS` (30 s; the short run in
+//! `scripts/test` takes 5), then answers 500 for half as long, then answers every eighth event
+//! only after 3 s, while workers are killed and the broker and Postgres
 //! restarted. Once every upload is terminal and every delivery finished, [`Hook::report`]
 //! counts what the receiver got against the outbox and the uploads' final states.
 
@@ -53,17 +54,26 @@ impl Hook {
             .as_str()
             .unwrap()
             .to_owned();
+        let outage: u64 = std::env::var("CHAOS_WEBHOOK_OUTAGE_SECS")
+            .map(|secs| {
+                secs.parse()
+                    .expect("CHAOS_WEBHOOK_OUTAGE_SECS is whole seconds")
+            })
+            .unwrap_or(30);
         let misbehaving = tokio::spawn({
             let receiver = Arc::clone(&receiver);
             async move {
                 tokio::time::sleep(Duration::from_secs(3)).await;
-                eprintln!("chaos: webhook receiver down for 30 s");
+                eprintln!("chaos: webhook receiver down for {outage} s");
                 receiver.stop().await;
-                tokio::time::sleep(Duration::from_secs(30)).await;
-                eprintln!("chaos: webhook receiver back, answering 500 for 15 s");
+                tokio::time::sleep(Duration::from_secs(outage)).await;
+                eprintln!(
+                    "chaos: webhook receiver back, answering 500 for {} s",
+                    outage / 2
+                );
                 receiver.answer(500);
                 receiver.restart();
-                tokio::time::sleep(Duration::from_secs(15)).await;
+                tokio::time::sleep(Duration::from_secs(outage / 2)).await;
                 eprintln!("chaos: webhook receiver answering 200, one in eight after 3 s");
                 receiver.slow_one_in(8, Duration::from_secs(3));
                 receiver.answer(200);
