@@ -1,5 +1,6 @@
 //! The `extract` subcommand, for people checking what a cover will get (and for benchmarks):
-//! exactly what the worker computes, with the renditions written to a folder on request.
+//! exactly what the worker computes, with the renditions written to a folder on request, or a
+//! faster draft of the colors.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,18 +11,24 @@ use serde_json::{Value, json};
 use crate::cover;
 use crate::settings::Settings;
 
+/// What `extract` makes of each file.
+#[derive(Clone, Copy)]
+pub enum Output<'a> {
+    /// Colors and BlurHash exactly as the worker stores them.
+    Stored,
+    /// Colors and BlurHash from a decode only as large as they need (`cover::draft`).
+    Draft,
+    /// As stored, and the four renditions written to `<dir>/<file stem>/<size>.jpg|webp`.
+    WithRenditions(&'a Path),
+}
+
 /// One JSON line per file: `{"file", "image_colors", "player_color", …, "blurhash"}` (with
-/// `"renditions"` when `renditions_dir` is given: each written to
-/// `<renditions_dir>/<file stem>/<size>.jpg|webp`) or `{"file", "error"}`.
-pub fn extract(
-    settings: &Settings,
-    files: &[PathBuf],
-    renditions_dir: Option<&Path>,
-) -> anyhow::Result<ExitCode> {
+/// `"renditions"` for [`Output::WithRenditions`]) or `{"file", "error"}`.
+pub fn extract(settings: &Settings, files: &[PathBuf], output: Output) -> anyhow::Result<ExitCode> {
     let mut all_ok = true;
     for file in files {
         let name = file.display().to_string();
-        let mut line = match analyse(settings, file, renditions_dir) {
+        let mut line = match analyse(settings, file, output) {
             Ok(line) => line,
             Err(error) => json!({"error": format!("{error:#}")}),
         };
@@ -36,17 +43,19 @@ pub fn extract(
     })
 }
 
-fn analyse(
-    settings: &Settings,
-    file: &Path,
-    renditions_dir: Option<&Path>,
-) -> anyhow::Result<Value> {
+fn analyse(settings: &Settings, file: &Path, output: Output) -> anyhow::Result<Value> {
     let bytes = std::fs::read(file)?;
-    let quality = renditions_dir.map(|_| settings.worker.rendition_quality);
-    let cover = cover::process(&bytes, &settings.worker.limits(), quality)?;
+    let limits = settings.worker.limits();
+    let cover = match output {
+        Output::Stored => cover::process(&bytes, &limits, None)?,
+        Output::Draft => cover::draft(&bytes, &limits)?,
+        Output::WithRenditions(_) => {
+            cover::process(&bytes, &limits, Some(settings.worker.rendition_quality))?
+        }
+    };
     let mut line = serde_json::to_value(&cover.colors)?;
     line["blurhash"] = json!(cover.blurhash);
-    let Some(dir) = renditions_dir else {
+    let Output::WithRenditions(dir) = output else {
         return Ok(line);
     };
     let stem = file.file_stem().unwrap_or(file.as_os_str());

@@ -52,6 +52,18 @@ pub fn process(
     })
 }
 
+/// Colors and BlurHash from a cover decoded only as large as they need
+/// (`decode::decode_working`, like Pillow's draft mode): much faster on large JPEGs, but the
+/// colors can differ slightly from what [`process`], and so the worker, gives.
+pub fn draft(bytes: &[u8], limits: &Limits) -> Result<Cover, CoverError> {
+    let working = decode::decode_working(bytes, limits)?;
+    Ok(Cover {
+        colors: palette::colors(&working)?,
+        blurhash: blurhash(&working)?,
+        renditions: Vec::new(),
+    })
+}
+
 /// The palette, accent colors and theme of an encoded image, and nothing else.
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<CoverColors, ExtractError> {
     palette::colors(&decode::decode(bytes, limits)?.working)

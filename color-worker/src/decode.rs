@@ -4,8 +4,8 @@
 //! `crate::resize`); then the EXIF orientation and the embedded ICC profile are applied
 //! (`metadata.rs`), so the image is upright and sRGB. [`decode`] gives both what the
 //! renditions are made from and the small working copy the palette and the BlurHash are
-//! computed on; [`memory_needed`] says from the header alone what that will take
-//! (`memory.rs`).
+//! computed on; [`decode_working`] only the working copy, decoded no larger than it needs;
+//! [`memory_needed`] says from the header alone what [`decode`] will take (`memory.rs`).
 
 mod jpeg;
 mod memory;
@@ -101,21 +101,46 @@ pub struct Decoded {
 /// Decodes an encoded image (JPEG, PNG, WebP, GIF) into what colors, BlurHash and renditions
 /// need.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ExtractError> {
-    let format = image::guess_format(bytes).map_err(|_| ExtractError::UnsupportedFormat)?;
-    let (mut image, metadata) = match format {
-        ImageFormat::Jpeg => (jpeg::decode(bytes, limits)?, jpeg::metadata(bytes)),
-        ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif => {
+    let (image, metadata) = match image_format(bytes)? {
+        ImageFormat::Jpeg => (
+            jpeg::decode(bytes, limits, DECODE_SIDE)?,
+            jpeg::metadata(bytes),
+        ),
+        format => {
             let (image, metadata) = other::decode(bytes, format, limits)?;
             (resize::reduce(image, DECODE_SIDE)?, metadata)
         }
-        _ => return Err(ExtractError::UnsupportedFormat),
     };
-    if let Some(profile) = metadata.icc_profile {
-        metadata::to_srgb(&mut image, &profile);
-    }
-    image.apply_orientation(metadata.orientation);
+    let image = metadata.apply(image);
     let working = resize::working_copy(&image, WORKING_SIZE)?;
     Ok(Decoded { image, working })
+}
+
+/// Decodes an encoded image into the working copy alone, for colors and BlurHash without
+/// renditions: a JPEG at the smallest DCT scale whose shorter side is still
+/// [`WORKING_SIZE`] (what Pillow's draft mode does), anything else box-filtered straight from
+/// its decoded size. The pixels differ a little from [`decode`]'s working copy (another
+/// path to the same size), so the colors can too; the worker always uses [`decode`].
+pub fn decode_working(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, ExtractError> {
+    let (image, metadata) = match image_format(bytes)? {
+        ImageFormat::Jpeg => (
+            jpeg::decode(bytes, limits, WORKING_SIZE)?,
+            jpeg::metadata(bytes),
+        ),
+        format => other::decode(bytes, format, limits)?,
+    };
+    let working = resize::working_copy(&image, WORKING_SIZE)?;
+    Ok(metadata.apply(working))
+}
+
+/// The format of `bytes`, if it is one the worker decodes.
+fn image_format(bytes: &[u8]) -> Result<ImageFormat, ExtractError> {
+    match image::guess_format(bytes) {
+        Ok(
+            format @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif),
+        ) => Ok(format),
+        _ => Err(ExtractError::UnsupportedFormat),
+    }
 }
 
 /// Refuses dimensions over the limits, with our own message, before any pixel buffer exists.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use color_worker::cli::Output;
 use color_worker::settings::Settings;
 use color_worker::startup::Worker;
 use tokio_util::sync::CancellationToken;
@@ -32,8 +33,12 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Also write each file's four renditions to DIR/<file stem>/<size>.jpg|webp.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", conflicts_with = "draft")]
         renditions: Option<PathBuf>,
+        /// Decode each file only as large as colors need (like Pillow's draft mode): faster on
+        /// large JPEGs, but a color can differ slightly from the stored one.
+        #[arg(long)]
+        draft: bool,
     },
     /// Render the covers applied before renditions existed (collections and tracks showing
     /// `cover_image: null` with colors) and theme those applied before themes, beside running
@@ -61,8 +66,17 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run => run(settings),
         Command::Healthcheck => healthcheck(&settings),
-        Command::Extract { files, renditions } => {
-            color_worker::cli::extract(&settings, &files, renditions.as_deref())
+        Command::Extract {
+            files,
+            renditions,
+            draft,
+        } => {
+            let output = match (renditions.as_deref(), draft) {
+                (Some(dir), _) => Output::WithRenditions(dir),
+                (None, true) => Output::Draft,
+                (None, false) => Output::Stored,
+            };
+            color_worker::cli::extract(&settings, &files, output)
         }
         Command::Backfill { per_second, limit } => backfill(settings, per_second, limit),
     };

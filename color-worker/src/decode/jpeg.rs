@@ -8,7 +8,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageBuffer};
 
 use super::metadata::Metadata;
-use super::{DECODE_SIDE, ExtractError, Limits, check_dimensions};
+use super::{ExtractError, Limits, check_dimensions};
 
 /// Progressive scans a JPEG may have. Encoders write about 10; each scan walks every
 /// coefficient again, so a hostile file of thousands of tiny scans could keep a worker busy
@@ -36,7 +36,13 @@ pub(super) struct JpegPlan {
     pub(super) memory: u64,
 }
 
-pub(super) fn plan(bytes: &[u8], limits: &Limits) -> Result<JpegPlan, ExtractError> {
+/// The plan for decoding `bytes` to a shorter side of at least `shorter_side` (the whole
+/// image, if it is smaller).
+pub(super) fn plan(
+    bytes: &[u8],
+    limits: &Limits,
+    shorter_side: u32,
+) -> Result<JpegPlan, ExtractError> {
     use turbojpeg::{Colorspace, Decompressor, PixelFormat, ScalingFactor};
 
     let header = Decompressor::new()
@@ -61,7 +67,7 @@ pub(super) fn plan(bytes: &[u8], limits: &Limits) -> Result<JpegPlan, ExtractErr
     let scaling = if header.is_lossless {
         ScalingFactor::ONE
     } else {
-        dct_scaling(header.width.min(header.height))
+        dct_scaling(header.width.min(header.height), shorter_side)
     };
     let scaled = header.scaled(scaling);
     let output = (format.size() * scaled.width * scaled.height) as u64;
@@ -80,10 +86,16 @@ pub(super) fn plan(bytes: &[u8], limits: &Limits) -> Result<JpegPlan, ExtractErr
     })
 }
 
-pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, ExtractError> {
+/// Decodes `bytes` at the smallest DCT scale that keeps the shorter side at least
+/// `shorter_side`.
+pub(super) fn decode(
+    bytes: &[u8],
+    limits: &Limits,
+    shorter_side: u32,
+) -> Result<DynamicImage, ExtractError> {
     use turbojpeg::{Decompressor, Image, PixelFormat};
 
-    let plan = plan(bytes, limits)?;
+    let plan = plan(bytes, limits, shorter_side)?;
     let mut decompressor = Decompressor::new().map_err(jpeg_error)?;
     decompressor
         .set_scaling_factor(plan.scaling)
@@ -118,14 +130,14 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Extr
     })
 }
 
-/// The smallest DCT scale (1/8, 2/8, …, 1) at which the shorter side is still at least
-/// [`DECODE_SIDE`] (the whole image, if it is smaller): at 1/8 the decoder runs the inverse
-/// DCT on one coefficient per block.
-fn dct_scaling(shorter_side: usize) -> turbojpeg::ScalingFactor {
+/// The smallest DCT scale (1/8, 2/8, …, 1) at which `shorter_side` is still at least
+/// `wanted` (the whole image, if it is smaller): at 1/8 the decoder runs the inverse DCT on one
+/// coefficient per block.
+fn dct_scaling(shorter_side: usize, wanted: u32) -> turbojpeg::ScalingFactor {
     turbojpeg::Decompressor::supported_scaling_factors()
         .into_iter()
         .filter(|factor| factor.num() <= factor.denom())
-        .filter(|factor| factor.scale(shorter_side) >= DECODE_SIDE as usize)
+        .filter(|factor| factor.scale(shorter_side) >= wanted as usize)
         .min_by_key(|factor| factor.scale(shorter_side))
         .unwrap_or(turbojpeg::ScalingFactor::ONE)
 }
@@ -169,11 +181,13 @@ mod tests {
 
     #[test]
     fn dct_scaling_picks_the_smallest_scale_that_keeps_the_largest_rendition() {
-        let scaled = |side| dct_scaling(side).scale(side);
+        let scaled = |side| dct_scaling(side, 800).scale(side);
         assert_eq!(scaled(3000), 1125); // 3/8: 2/8 would be 750
         assert_eq!(scaled(6400), 800); // 1/8
         assert_eq!(scaled(1200), 900); // 6/8: 5/8 would be 750
         assert_eq!(scaled(800), 800);
         assert_eq!(scaled(640), 640); // never scaled up
+        assert_eq!(dct_scaling(3000, 192).scale(3000), 375); // 1/8
+        assert_eq!(dct_scaling(1200, 192).scale(1200), 300); // 2/8: 1/8 would be 150
     }
 }

@@ -12,7 +12,7 @@ pub fn memory_needed(bytes: &[u8], limits: &Limits) -> Result<u64, ExtractError>
     let format = image::guess_format(bytes).map_err(|_| ExtractError::UnsupportedFormat)?;
     let (bytes_needed, (width, height)) = match format {
         ImageFormat::Jpeg => {
-            let plan = jpeg::plan(bytes, limits)?;
+            let plan = jpeg::plan(bytes, limits, DECODE_SIDE)?;
             (plan.memory, (plan.width as u32, plan.height as u32))
         }
         ImageFormat::Png => {

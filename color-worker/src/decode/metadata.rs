@@ -18,11 +18,20 @@ impl Metadata {
             orientation: decoder.orientation().unwrap_or(Orientation::NoTransforms),
         }
     }
+
+    /// `image` upright and in sRGB.
+    pub(super) fn apply(self, mut image: DynamicImage) -> DynamicImage {
+        if let Some(profile) = self.icc_profile {
+            to_srgb(&mut image, &profile);
+        }
+        image.apply_orientation(self.orientation);
+        image
+    }
 }
 
 /// Converts RGB(A) pixels from the embedded profile to sRGB. A profile that cannot be read or
 /// used is ignored (the pixels are taken as sRGB), and gray images keep their values.
-pub(super) fn to_srgb(image: &mut DynamicImage, profile: &[u8]) {
+fn to_srgb(image: &mut DynamicImage, profile: &[u8]) {
     use moxcms::{ColorProfile, Layout, TransformOptions};
 
     let Ok(source) = ColorProfile::new_from_slice(profile) else {
