@@ -35,8 +35,8 @@ enum Command {
         /// Also write each file's four renditions to DIR/<file stem>/<size>.jpg|webp.
         #[arg(long, value_name = "DIR", conflicts_with = "draft")]
         renditions: Option<PathBuf>,
-        /// Decode each file only as large as colors need (like Pillow's draft mode): faster on
-        /// large JPEGs, but a color can differ slightly from the stored one.
+        /// Decode each file only as large as colors need (like Pillow's draft mode): faster,
+        /// most on large progressive JPEGs, but a color can differ slightly from the stored one.
         #[arg(long)]
         draft: bool,
     },

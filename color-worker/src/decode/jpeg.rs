@@ -1,6 +1,9 @@
 //! JPEG through libjpeg-turbo: scaled down while decoding (DCT scaling, so a 3000×3000 cover
 //! never exists at full size), progressive scans capped, CMYK converted; `image` reads the
-//! markers libjpeg-turbo does not hand out (EXIF orientation, ICC profile).
+//! markers libjpeg-turbo does not hand out (EXIF orientation, ICC profile). At the 1/8 scale a
+//! progressive JPEG is decoded from its DC scans alone (`dc_only.rs`).
+
+mod dc_only;
 
 use std::io::Cursor;
 
@@ -93,9 +96,13 @@ pub(super) fn decode(
     limits: &Limits,
     shorter_side: u32,
 ) -> Result<DynamicImage, ExtractError> {
-    use turbojpeg::{Decompressor, Image, PixelFormat};
+    use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
 
     let plan = plan(bytes, limits, shorter_side)?;
+    let dc_only = (plan.scaling == ScalingFactor::ONE_EIGHTH)
+        .then(|| dc_only::without_ac_scans(bytes))
+        .flatten();
+    let bytes = dc_only.as_deref().unwrap_or(bytes);
     let mut decompressor = Decompressor::new().map_err(jpeg_error)?;
     decompressor
         .set_scaling_factor(plan.scaling)
@@ -189,5 +196,66 @@ mod tests {
         assert_eq!(scaled(640), 640); // never scaled up
         assert_eq!(dct_scaling(3000, 192).scale(3000), 375); // 1/8
         assert_eq!(dct_scaling(1200, 192).scale(1200), 300); // 2/8: 1/8 would be 150
+    }
+
+    #[test]
+    fn a_progressive_jpeg_at_one_eighth_decodes_the_same_without_its_luma_ac_scans() {
+        for sampling in [
+            jpeg_encoder::SamplingFactor::F_1_1, // 4:4:4
+            jpeg_encoder::SamplingFactor::F_2_2, // 4:2:0
+            jpeg_encoder::SamplingFactor::F_2_1, // 4:2:2
+        ] {
+            progressive_at_one_eighth_decodes_the_same_without_luma_ac_scans(sampling);
+        }
+    }
+
+    fn progressive_at_one_eighth_decodes_the_same_without_luma_ac_scans(
+        sampling: jpeg_encoder::SamplingFactor,
+    ) {
+        // Detail in every block, so the AC scans carry most of the file.
+        let (width, height) = (1600u16, 1200u16);
+        let pixels: Vec<u8> = (0..u32::from(width) * u32::from(height))
+            .flat_map(|i| {
+                let (x, y) = (i % u32::from(width), i / u32::from(width));
+                [(x * 7 + y) as u8, (x ^ y) as u8, (x * y / 97) as u8]
+            })
+            .collect();
+        let mut file = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut file, 90);
+        encoder.set_progressive(true);
+        encoder.set_sampling_factor(sampling);
+        encoder
+            .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let at_one_eighth = |bytes: &[u8]| {
+            let mut decompressor = turbojpeg::Decompressor::new().unwrap();
+            decompressor
+                .set_scaling_factor(turbojpeg::ScalingFactor::ONE_EIGHTH)
+                .unwrap();
+            let mut image = turbojpeg::Image {
+                pixels: vec![0; 3 * 200 * 150],
+                width: 200,
+                pitch: 3 * 200,
+                height: 150,
+                format: turbojpeg::PixelFormat::RGB,
+            };
+            decompressor
+                .decompress(bytes, image.as_deref_mut())
+                .unwrap();
+            image.pixels
+        };
+
+        let dc_only = dc_only::without_ac_scans(&file).expect("a progressive file");
+
+        assert!(
+            dc_only.len() * 2 < file.len(),
+            "{sampling:?}: {} of {} bytes",
+            dc_only.len(),
+            file.len()
+        );
+        assert!(
+            at_one_eighth(&dc_only) == at_one_eighth(&file),
+            "{sampling:?}"
+        );
     }
 }
