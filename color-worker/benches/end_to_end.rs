@@ -2,12 +2,19 @@
 //! published at once; measures covers/second until all are applied and the
 //! event-to-applied latency, with one and with two worker processes, plus each worker's
 //! peak RSS. Run: `cargo bench -p color-worker --bench end_to_end`
-//! (BENCH_COVERS=200, BENCH_IMAGES_DIR=../shared/bench-images, BENCH_ONLY=<file name>).
+//! (BENCH_COVERS=200, BENCH_IMAGES_DIR=../shared/bench-images, BENCH_ONLY=<file name>;
+//! BENCH_WORKER_CPUS=1 pins the workers to those CPUs with `taskset`, so they have a core of
+//! their own and everything else shares the other).
 //!
 //! `BENCH_HOSTILE=1` feeds one worker only legal images that are hostile to its memory
 //! (a 16-bit RGBA PNG of 7071², RGBA and RGB PNGs of 7000², progressive 4:4:4 JPEGs of 7000²
 //! and 5000²), at prefetch 4: they end applied or failed (over the memory budget), and what
 //! counts is the worker's peak RSS, and each image's CPU time for one extraction.
+//!
+//! The run also says where the two cores went while the covers were processed: the workers'
+//! CPU time per cover (what the issue's bound, `extract --renditions` per cover, compares
+//! with), this process's (the in-process S3 server and the publisher) and the rest of the
+//! machine's (Postgres, RabbitMQ), from /proc.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,18 +51,24 @@ async fn main() -> anyhow::Result<()> {
     let db = TestDatabase::create().await?;
     let s3 = TestS3::start().await?;
     println!(
-        "{covers} covers over {} images; workers at prefetch 4",
-        images.len()
+        "{covers} covers over {} images; workers at prefetch 4{}",
+        images.len(),
+        std::env::var("BENCH_WORKER_CPUS")
+            .map(|cpus| format!(", pinned to CPU {cpus}"))
+            .unwrap_or_default()
     );
     println!(
-        "| worker processes | covers/s | p50 event→applied | p99 event→applied | peak RSS per worker |"
+        "| worker processes | covers/s | p50 event→applied | p99 event→applied | peak RSS per worker \
+         | worker CPU per cover | S3 server + publisher CPU | Postgres, RabbitMQ, rest CPU |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     let worker_counts: &[usize] = if hostile { &[1] } else { &[1, 2] };
     for &workers in worker_counts {
         let run = run(&db, &s3, &images, covers, workers, !hostile).await?;
+        let share = |seconds: f64| seconds / run.elapsed_s / 2.0 * 100.0;
         println!(
-            "| {workers} | {:.1} | {:.0} ms | {:.0} ms | {} |",
+            "| {workers} | {:.1} | {:.0} ms | {:.0} ms | {} | {:.1} ms ({:.0} % of 2 cores) \
+             | {:.0} % | {:.0} % |",
             run.throughput,
             run.p50_ms,
             run.p99_ms,
@@ -63,7 +76,11 @@ async fn main() -> anyhow::Result<()> {
                 .iter()
                 .map(|mb| format!("{mb} MB"))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            run.cpu.workers_s / covers as f64 * 1000.0,
+            share(run.cpu.workers_s),
+            share(run.cpu.this_process_s),
+            share(run.cpu.rest_s),
         );
     }
     Ok(())
@@ -71,6 +88,8 @@ async fn main() -> anyhow::Result<()> {
 
 struct Run {
     throughput: f64,
+    elapsed_s: f64,
+    cpu: CpuUse,
     p50_ms: f64,
     p99_ms: f64,
     peak_rss_mb: Vec<u64>,
@@ -126,6 +145,8 @@ async fn run(
     )
     .await;
 
+    let pids: Vec<u32> = children.iter().map(Child::id).collect();
+    let cpu_before = CpuUse::now(&pids);
     let started = Instant::now();
     let published_at = chrono::Utc::now();
     let bucket = storage.bucket_name();
@@ -147,6 +168,7 @@ async fn run(
     )
     .await;
     let elapsed = started.elapsed();
+    let cpu = CpuUse::now(&pids).since(&cpu_before);
     let failed: i64 = client
         .query_one(
             "SELECT count(*) FROM cover_uploads WHERE id = ANY($1) AND status <> 'applied'",
@@ -208,6 +230,8 @@ async fn run(
     }
     Ok(Run {
         throughput: covers as f64 / elapsed.as_secs_f64(),
+        elapsed_s: elapsed.as_secs_f64(),
+        cpu,
         p50_ms: percentile(0.5),
         p99_ms: percentile(0.99),
         peak_rss_mb,
@@ -215,7 +239,17 @@ async fn run(
 }
 
 fn spawn_worker(settings: &Settings) -> std::io::Result<Child> {
-    Command::new(env!("CARGO_BIN_EXE_color-worker"))
+    let worker = env!("CARGO_BIN_EXE_color-worker");
+    let mut command = match std::env::var("BENCH_WORKER_CPUS") {
+        // taskset execs the worker: the child's pid is the worker's.
+        Ok(cpus) => {
+            let mut taskset = Command::new("taskset");
+            taskset.args(["-c", &cpus, worker]);
+            taskset
+        }
+        Err(_) => Command::new(worker),
+    };
+    command
         .arg("run")
         .env("APP__DATABASE__URL", settings.database.url.expose_secret())
         .env("APP__AMQP__EXCHANGE", &settings.amqp.exchange)
@@ -230,6 +264,72 @@ fn spawn_worker(settings: &Settings) -> std::io::Result<Child> {
         .env("APP__TELEMETRY__LOG_FILTER", "warn")
         .stdout(Stdio::null())
         .spawn()
+}
+
+/// CPU seconds (user + system, all threads) of the worker processes, of this process, and of
+/// everything else on the machine.
+struct CpuUse {
+    workers_s: f64,
+    this_process_s: f64,
+    rest_s: f64,
+}
+
+impl CpuUse {
+    fn now(workers: &[u32]) -> Self {
+        let workers_s = workers
+            .iter()
+            .map(|pid| process_cpu_s(&pid.to_string()))
+            .sum::<f64>();
+        let this_process_s = process_cpu_s("self");
+        Self {
+            workers_s,
+            this_process_s,
+            rest_s: machine_busy_s() - workers_s - this_process_s,
+        }
+    }
+
+    fn since(&self, before: &Self) -> Self {
+        Self {
+            workers_s: self.workers_s - before.workers_s,
+            this_process_s: self.this_process_s - before.this_process_s,
+            rest_s: self.rest_s - before.rest_s,
+        }
+    }
+}
+
+/// Linux reports CPU times in USER_HZ ticks, 100 a second on every architecture.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// utime + stime of a process (`/proc/<pid>/stat`, fields 14 and 15).
+fn process_cpu_s(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name, field 2, is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / TICKS_PER_SECOND
+}
+
+/// The machine's busy CPU time (`/proc/stat`: all but idle and iowait).
+fn machine_busy_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    (ticks.iter().sum::<f64>() - idle) / TICKS_PER_SECOND
 }
 
 /// The process's high-water mark of resident memory, from /proc.
