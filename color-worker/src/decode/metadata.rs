@@ -48,8 +48,50 @@ fn to_srgb(image: &mut DynamicImage, profile: &[u8]) {
     else {
         return;
     };
+    if maps_to_itself(transform.as_ref(), layout.channels()) {
+        return;
+    }
     let mut converted = vec![0; pixels.len()];
     if transform.transform(pixels, &mut converted).is_ok() {
         pixels.copy_from_slice(&converted);
+    }
+}
+
+/// Whether `transform` leaves every color of a 17-level RGB grid exactly as it is: the
+/// embedded profile is sRGB (the one most covers carry), and converting every pixel would
+/// cost a few milliseconds to change nothing.
+fn maps_to_itself(transform: &dyn moxcms::TransformExecutor<u8>, channels: usize) -> bool {
+    const LEVELS: u32 = 17;
+    let level = |step: u32| (step * 255 / (LEVELS - 1)) as u8;
+    let grid: Vec<u8> = (0..LEVELS.pow(3))
+        .flat_map(|i| {
+            let rgb = [i / LEVELS / LEVELS, i / LEVELS % LEVELS, i % LEVELS].map(level);
+            rgb.into_iter()
+                .chain(std::iter::repeat_n(255, channels - 3))
+        })
+        .collect();
+    let mut mapped = vec![0; grid.len()];
+    transform.transform(&grid, &mut mapped).is_ok() && mapped == grid
+}
+
+#[cfg(test)]
+mod tests {
+    use image::{Rgb, RgbImage};
+
+    use super::*;
+
+    fn tagged(profile: &moxcms::ColorProfile) -> DynamicImage {
+        let mut image = DynamicImage::ImageRgb8(RgbImage::from_pixel(2, 2, Rgb([200, 100, 50])));
+        to_srgb(&mut image, &profile.encode().expect("profile encodes"));
+        image
+    }
+
+    #[test]
+    fn a_wide_gamut_profile_converts_and_an_srgb_one_changes_nothing() {
+        let p3 = tagged(&moxcms::ColorProfile::new_display_p3());
+        let srgb = tagged(&moxcms::ColorProfile::new_srgb());
+
+        assert_ne!(p3.to_rgb8().get_pixel(0, 0), &Rgb([200, 100, 50]));
+        assert_eq!(srgb.to_rgb8().get_pixel(0, 0), &Rgb([200, 100, 50]));
     }
 }
