@@ -30,13 +30,18 @@ impl Metadata {
 }
 
 /// Converts RGB(A) pixels from the embedded profile to sRGB. A profile that cannot be read or
-/// used is ignored (the pixels are taken as sRGB), and gray images keep their values.
+/// is not an RGB one is ignored (the pixels are taken as sRGB), and gray images keep their
+/// values. (A CMYK JPEG is RGB by now; given RGBA pixels and a CMYK profile, as a PNG may
+/// carry, moxcms would read the four channels as ink.)
 fn to_srgb(image: &mut DynamicImage, profile: &[u8]) {
-    use moxcms::{ColorProfile, Layout, TransformOptions};
+    use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
 
     let Ok(source) = ColorProfile::new_from_slice(profile) else {
         return;
     };
+    if source.color_space != DataColorSpace::Rgb {
+        return;
+    }
     let (layout, pixels): (Layout, &mut [u8]) = match image {
         DynamicImage::ImageRgb8(rgb) => (Layout::Rgb, rgb.as_mut()),
         DynamicImage::ImageRgba8(rgba) => (Layout::Rgba, rgba.as_mut()),
@@ -84,6 +89,42 @@ mod tests {
         let mut image = DynamicImage::ImageRgb8(RgbImage::from_pixel(2, 2, Rgb([200, 100, 50])));
         to_srgb(&mut image, &profile.encode().expect("profile encodes"));
         image
+    }
+
+    /// A minimal CMYK profile: a lut16 A2B0 that maps every ink to mid gray.
+    fn cmyk_profile() -> Vec<u8> {
+        use moxcms::{
+            ColorProfile, DataColorSpace, LutDataType, LutStore, LutType, LutWarehouse, Matrix3d,
+            ProfileClass,
+        };
+        let ramp = |channels: usize| LutStore::Store16([0, u16::MAX].repeat(channels));
+        let mut profile = ColorProfile::default();
+        profile.color_space = DataColorSpace::Cmyk;
+        profile.pcs = DataColorSpace::Lab;
+        profile.profile_class = ProfileClass::ColorSpace;
+        profile.lut_a_to_b_perceptual = Some(LutWarehouse::Lut(LutDataType {
+            num_input_channels: 4,
+            num_output_channels: 3,
+            num_clut_grid_points: 2,
+            matrix: Matrix3d::IDENTITY,
+            num_input_table_entries: 2,
+            num_output_table_entries: 2,
+            input_table: ramp(4),
+            clut_table: LutStore::Store16(vec![1 << 15; 16 * 3]),
+            output_table: ramp(3),
+            lut_type: LutType::Lut16,
+        }));
+        profile.encode().expect("profile encodes")
+    }
+
+    #[test]
+    fn rgba_pixels_under_a_cmyk_profile_keep_their_colors() {
+        let pixel = image::Rgba([200, 30, 40, 255]);
+        let mut image = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(2, 2, pixel));
+
+        to_srgb(&mut image, &cmyk_profile());
+
+        assert_eq!(image.to_rgba8().get_pixel(0, 0), &pixel);
     }
 
     #[test]
