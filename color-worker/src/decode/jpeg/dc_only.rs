@@ -16,9 +16,12 @@
 //! (ITU T.81, B.1.1 and G.1.2.2): marker segments carry a length, and a scan's entropy-coded
 //! data runs until the next marker that is neither a stuffed 0xFF nor a restart marker.
 
-/// Start of frame, progressive with Huffman coding; define restart interval; start of scan;
-/// end of image.
+/// Start of frame, progressive with Huffman coding (the other codes from 0xC0 to 0xCF are
+/// frames too, but for these three); define restart interval; start of scan; end of image.
 const SOF2: u8 = 0xC2;
+const DHT: u8 = 0xC4;
+const JPG: u8 = 0xC8;
+const DAC: u8 = 0xCC;
 const DRI: u8 = 0xDD;
 const SOS: u8 = 0xDA;
 const EOI: u8 = 0xD9;
@@ -59,6 +62,8 @@ pub(super) fn without_ac_scans(bytes: &[u8]) -> Option<Vec<u8>> {
         let header = bytes.get(code_at + 1..header_end)?;
         match code {
             SOF2 => frame = Some(Frame::parse(header)?),
+            // Any other frame (baseline, lossless, arithmetic): stop before walking its scans.
+            0xC0..=0xCF if !matches!(code, DHT | JPG | DAC) => return None,
             // Empty scans would need restart markers too; such files are rare.
             DRI if header.get(2..4)? != [0, 0] => return None,
             _ => {}
