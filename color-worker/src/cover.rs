@@ -53,8 +53,8 @@ pub fn process(
 }
 
 /// Colors and BlurHash from a cover decoded only as large as they need
-/// (`decode::decode_working`, like Pillow's draft mode): much faster on large JPEGs, but the
-/// colors can differ slightly from what [`process`], and so the worker, gives.
+/// (`decode::decode_working`, like Pillow's draft mode): faster, most on large progressive
+/// JPEGs, but the colors can differ slightly from what [`process`], and so the worker, gives.
 pub fn draft(bytes: &[u8], limits: &Limits) -> Result<Cover, CoverError> {
     let working = decode::decode_working(bytes, limits)?;
     Ok(Cover {
