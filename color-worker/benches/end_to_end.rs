@@ -65,9 +65,10 @@ async fn main() -> anyhow::Result<()> {
     let worker_counts: &[usize] = if hostile { &[1] } else { &[1, 2] };
     for &workers in worker_counts {
         let run = run(&db, &s3, &images, covers, workers, !hostile).await?;
-        let share = |seconds: f64| seconds / run.elapsed_s / 2.0 * 100.0;
+        let cores = machine_cores();
+        let share = |seconds: f64| seconds / run.elapsed_s / cores as f64 * 100.0;
         println!(
-            "| {workers} | {:.1} | {:.0} ms | {:.0} ms | {} | {:.1} ms ({:.0} % of 2 cores) \
+            "| {workers} | {:.1} | {:.0} ms | {:.0} ms | {} | {:.1} ms ({:.0} % of {cores} cores) \
              | {:.0} % | {:.0} % |",
             run.throughput,
             run.p50_ms,
@@ -314,6 +315,18 @@ fn process_cpu_s(pid: &str) -> f64 {
             .unwrap_or(0.0)
     };
     (ticks(11) + ticks(12)) / TICKS_PER_SECOND
+}
+
+/// The machine's CPUs, as /proc/stat counts them (whatever this process's affinity).
+fn machine_cores() -> usize {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cores = stat
+        .lines()
+        .filter(|line| {
+            line.starts_with("cpu") && line.as_bytes().get(3).is_some_and(u8::is_ascii_digit)
+        })
+        .count();
+    cores.max(1)
 }
 
 /// The machine's busy CPU time (`/proc/stat`: all but idle and iowait).
