@@ -3,14 +3,13 @@
 
 use image::ImageFormat;
 
-use super::{DECODE_SIDE, ExtractError, Limits, check_dimensions, jpeg, other};
+use super::{DECODE_SIDE, ExtractError, Limits, check_dimensions, image_format, jpeg, other};
 
 /// What decoding `bytes` will allocate at its peak, in bytes, read from the header alone (an
 /// upper bound: the decoded copy, a conversion, and the coefficient buffers of a progressive
 /// JPEG). Refuses what the header says is over the limits, as decoding would.
 pub fn memory_needed(bytes: &[u8], limits: &Limits) -> Result<u64, ExtractError> {
-    let format = image::guess_format(bytes).map_err(|_| ExtractError::UnsupportedFormat)?;
-    let (bytes_needed, (width, height)) = match format {
+    let (bytes_needed, (width, height)) = match image_format(bytes)? {
         ImageFormat::Jpeg => {
             let plan = jpeg::plan(bytes, limits, DECODE_SIDE)?;
             (plan.memory, (plan.width as u32, plan.height as u32))
@@ -39,13 +38,13 @@ pub fn memory_needed(bytes: &[u8], limits: &Limits) -> Result<u64, ExtractError>
             };
             (decoded + converted, reduced(info.width, info.height))
         }
-        ImageFormat::WebP | ImageFormat::Gif => {
+        // WebP or GIF.
+        format => {
             let (width, height) = other::checked_dimensions(bytes, format, limits)?;
             // RGBA output, plus the decoder's own frame (GIF canvas, WebP planes).
             let decoded = u64::from(width) * u64::from(height) * 8;
             (decoded, reduced(width, height))
         }
-        _ => return Err(ExtractError::UnsupportedFormat),
     };
     // After the decode: the reduced copy, and one more each for the color conversion and the
     // orientation (RGBA at worst), then the renditions, working copy and quantizer.
